@@ -10,7 +10,7 @@ use std::fmt;
 /// 36–38) are rejected by [`GgmlType::from_id`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u32)]
-#[allow(non_camel_case_types)]
+#[allow(non_camel_case_types, missing_docs)]
 pub enum GgmlType {
     F32 = 0,
     F16 = 1,
