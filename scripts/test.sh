@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of edge, installing what the tests need first. CI calls this (via .ci/run).
+#
+#   scripts/test.sh
+#
+# Installs: Debian packages the build needs, the `gguf` Python package (llama.cpp's gguf-py,
+# the independent reference some tests run), and the test models (scripts/fetch-models.sh).
+# EDGE_CI=1 makes a missing model or missing Python reference a failure instead of a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "system packages"
+need=()
+command -v cc >/dev/null || need+=(gcc)
+command -v python3 >/dev/null || need+=(python3 python3-pip)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}";
+  else echo "please install: ${need[*]}" >&2; exit 1; fi
+fi
+
+step "python reference packages"
+python3 -c 'import gguf, numpy' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check gguf==0.19.0 numpy
+
+step "test models"
+scripts/fetch-models.sh all
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "tests"
+EDGE_CI=1 cargo test --workspace --quiet
+
+step "all tests passed"
