@@ -6,12 +6,17 @@ use crate::{float, iq4, k_quants, legacy, GgmlType, QuantError};
 /// Checks that `bytes` holds exactly the blocks of `n` elements of `ty`.
 fn check_lengths(ty: GgmlType, n: usize, bytes: usize) -> Result<(), QuantError> {
     let block = ty.block_size();
-    if n % block != 0 {
+    if !n.is_multiple_of(block) {
         return Err(QuantError::NotBlockMultiple { ty, n, block });
     }
     let expected = n / block * ty.type_size();
     if bytes != expected {
-        return Err(QuantError::BadLength { ty, n, expected, found: bytes });
+        return Err(QuantError::BadLength {
+            ty,
+            n,
+            expected,
+            found: bytes,
+        });
     }
     Ok(())
 }
@@ -21,8 +26,22 @@ pub fn can_dequantize(ty: GgmlType) -> bool {
     use GgmlType::*;
     matches!(
         ty,
-        F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q8_1 | Q2_K | Q3_K | Q4_K | Q5_K
-            | Q6_K | Q8_K | IQ4_NL | IQ4_XS
+        F32 | F16
+            | BF16
+            | Q4_0
+            | Q4_1
+            | Q5_0
+            | Q5_1
+            | Q8_0
+            | Q8_1
+            | Q2_K
+            | Q3_K
+            | Q4_K
+            | Q5_K
+            | Q6_K
+            | Q8_K
+            | IQ4_NL
+            | IQ4_XS
     )
 }
 
@@ -34,7 +53,10 @@ pub fn can_quantize(ty: GgmlType) -> bool {
 /// Decodes `src`, the raw bytes of `dst.len()` elements of type `ty`, into `dst`.
 pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), QuantError> {
     if !can_dequantize(ty) {
-        return Err(QuantError::Unsupported { op: "dequantize", ty });
+        return Err(QuantError::Unsupported {
+            op: "dequantize",
+            ty,
+        });
     }
     check_lengths(ty, dst.len(), src.len())?;
     use GgmlType::*;
@@ -56,7 +78,12 @@ pub fn dequantize(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> Result<(), Quant
         Q8_K => k_quants::dequantize_q8_k(src, dst),
         IQ4_NL => iq4::dequantize_iq4_nl(src, dst),
         IQ4_XS => iq4::dequantize_iq4_xs(src, dst),
-        _ => unreachable!("can_dequantize admitted {ty}"),
+        _ => {
+            return Err(QuantError::Unsupported {
+                op: "dequantize",
+                ty,
+            })
+        }
     }
     Ok(())
 }
@@ -87,7 +114,57 @@ pub fn quantize(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result<(), QuantEr
         Q8_K => k_quants::quantize_q8_k(src, dst),
         IQ4_NL => iq4::quantize_iq4_nl(src, dst),
         IQ4_XS => iq4::quantize_iq4_xs(src, dst),
-        _ => unreachable!("can_quantize admitted {ty}"),
+        _ => return Err(QuantError::Unsupported { op: "quantize", ty }),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_types_are_errors_not_panics() {
+        let mut out = [0f32; 256];
+        let err = dequantize(GgmlType::IQ2_XXS, &[0u8; 66], &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            QuantError::Unsupported {
+                op: "dequantize",
+                ty: GgmlType::IQ2_XXS
+            }
+        );
+        let err = quantize(GgmlType::TQ1_0, &[0f32; 256], &mut [0u8; 54]).unwrap_err();
+        assert_eq!(
+            err,
+            QuantError::Unsupported {
+                op: "quantize",
+                ty: GgmlType::TQ1_0
+            }
+        );
+    }
+
+    #[test]
+    fn lengths_are_checked() {
+        let mut out = [0f32; 33];
+        let err = dequantize(GgmlType::Q4_0, &[0u8; 18], &mut out).unwrap_err();
+        assert!(matches!(
+            err,
+            QuantError::NotBlockMultiple {
+                n: 33,
+                block: 32,
+                ..
+            }
+        ));
+        let err = quantize(GgmlType::Q8_0, &[0f32; 64], &mut [0u8; 34]).unwrap_err();
+        assert_eq!(
+            err,
+            QuantError::BadLength {
+                ty: GgmlType::Q8_0,
+                n: 64,
+                expected: 68,
+                found: 34
+            }
+        );
+    }
 }
