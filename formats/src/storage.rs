@@ -1,0 +1,87 @@
+//! The bytes of an open GGUF file: a read-only memory map, or memory owned by us and
+//! aligned so that tensor data views are as aligned as they are in a mapped file.
+
+use std::fs::File;
+
+use bytemuck::{Pod, Zeroable};
+use memmap2::Mmap;
+
+/// Alignment in memory of the start of a file read with
+/// [`GgufFile::from_bytes`](crate::GgufFile::from_bytes). A tensor whose file offset is a
+/// multiple of `a ≤ MEMORY_ALIGNMENT` therefore starts at an address that is a multiple of
+/// `a`, so kernels may read it with aligned SIMD loads. (Mapped files start on a page.)
+pub const MEMORY_ALIGNMENT: usize = 64;
+
+/// One cache line; a `Vec` of these is a 64-byte-aligned byte buffer without any `unsafe`.
+#[derive(Clone, Copy, Zeroable, Pod)]
+#[repr(C, align(64))]
+pub(crate) struct Line([u8; MEMORY_ALIGNMENT]);
+
+pub(crate) enum Storage {
+    /// A mapped file; the map starts on a page boundary.
+    Mmap(Mmap),
+    /// A caller's buffer that happened to be aligned already.
+    Vec(Vec<u8>),
+    /// A copy of a caller's buffer into aligned memory; `len` bytes are used.
+    Aligned { lines: Vec<Line>, len: usize },
+}
+
+impl Storage {
+    /// Maps `file` read-only.
+    pub(crate) fn map(file: &File) -> std::io::Result<Storage> {
+        // mmap(2) rejects empty mappings; an empty file is simply zero bytes.
+        if file.metadata()?.len() == 0 {
+            return Ok(Storage::Vec(Vec::new()));
+        }
+        // SAFETY: the map is read-only and lives as long as `Storage`, so every slice handed
+        // out borrows it. The remaining hazard of any file mapping is another process
+        // truncating or rewriting the file while it is mapped (a SIGBUS or changing bytes);
+        // that is outside this process's control and is documented on `GgufFile::open`.
+        let map = unsafe { Mmap::map(file)? };
+        Ok(Storage::Mmap(map))
+    }
+
+    /// Takes `bytes`, copying them into aligned memory unless they already are aligned.
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Storage {
+        if (bytes.as_ptr() as usize) % MEMORY_ALIGNMENT == 0 {
+            return Storage::Vec(bytes);
+        }
+        let len = bytes.len();
+        let mut lines = vec![Line([0; MEMORY_ALIGNMENT]); len.div_ceil(MEMORY_ALIGNMENT)];
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut lines);
+        if let Some(dst) = dst.get_mut(..len) {
+            dst.copy_from_slice(&bytes);
+        }
+        Storage::Aligned { lines, len }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Mmap(map) => map,
+            Storage::Vec(v) => v,
+            Storage::Aligned { lines, len } => {
+                let all: &[u8] = bytemuck::cast_slice(lines);
+                all.get(..*len).unwrap_or(all)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_are_aligned_and_exact() {
+        // A one-byte offset into a larger allocation is never 64-byte aligned.
+        for len in [0, 1, 63, 64, 65, 1000] {
+            let src: Vec<u8> = (0..len as u32 + 1).map(|i| i as u8).collect();
+            let unaligned = src[1..].to_vec();
+            let s = Storage::from_vec(unaligned.clone());
+            assert_eq!(s.bytes(), &unaligned[..]);
+            if len > 0 {
+                assert_eq!(s.bytes().as_ptr() as usize % MEMORY_ALIGNMENT, 0);
+            }
+        }
+    }
+}
