@@ -1,0 +1,19 @@
+//! edge-runtime: running models on the device.
+//!
+//! For now this crate holds the tokenizers ([`tokenizer`]), built from the metadata of a
+//! GGUF file; model graphs, sampling and the KV cache come next.
+//!
+//! ```no_run
+//! use edge_formats::GgufFile;
+//! use edge_runtime::tokenizer::Tokenizer;
+//!
+//! let file = GgufFile::open("model.gguf")?;
+//! let tok = Tokenizer::from_gguf(&file)?;
+//! let ids = tok.encode("Hello world", true, true);
+//! let text = tok.decode(&ids, Default::default());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod tokenizer;
