@@ -6,13 +6,17 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod convert;
 pub mod error;
 pub mod float;
 pub mod iq4;
 pub mod k_quants;
 pub mod legacy;
-mod convert;
+pub mod model;
+pub mod recipe;
 
 pub use convert::{can_dequantize, can_quantize, dequantize, quantize};
 pub use edge_formats::GgmlType;
 pub use error::QuantError;
+pub use model::{quantize_model, QuantizeError, QuantizeOptions, QuantizeSummary};
+pub use recipe::{FileType, QuantTarget, RecipeError, TensorPlan};
