@@ -6,7 +6,7 @@ use crate::{float, iq4, k_quants, legacy, GgmlType, QuantError};
 /// Checks that `bytes` holds exactly the blocks of `n` elements of `ty`.
 fn check_lengths(ty: GgmlType, n: usize, bytes: usize) -> Result<(), QuantError> {
     let block = ty.block_size();
-    if !n.is_multiple_of(block) {
+    if n % block != 0 {
         return Err(QuantError::NotBlockMultiple { ty, n, block });
     }
     let expected = n / block * ty.type_size();

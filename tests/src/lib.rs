@@ -49,7 +49,10 @@ pub fn model(key: &str) -> Option<PathBuf> {
         "test model {} missing (EDGE_CI=1): run scripts/fetch-models.sh",
         path.display()
     );
-    eprintln!("skipping: {} not found; run scripts/fetch-models.sh", path.display());
+    eprintln!(
+        "skipping: {} not found; run scripts/fetch-models.sh",
+        path.display()
+    );
     None
 }
 

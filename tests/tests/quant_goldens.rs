@@ -14,15 +14,26 @@ fn type_table_matches_gguf_py() {
         let id: u32 = id.parse().expect("numeric id");
         let name = entry["name"].as_str().expect("name");
         let ty = GgmlType::from_id(id).unwrap_or_else(|e| panic!("gguf-py type {name}: {e}"));
-        assert!(ty.name().eq_ignore_ascii_case(name), "id {id}: {ty} vs gguf-py {name}");
-        assert_eq!(ty.block_size() as u64, entry["block_size"].as_u64().unwrap(), "{name}");
+        assert!(
+            ty.name().eq_ignore_ascii_case(name),
+            "id {id}: {ty} vs gguf-py {name}"
+        );
+        assert_eq!(
+            ty.block_size() as u64,
+            entry["block_size"].as_u64().unwrap(),
+            "{name}"
+        );
         if ty == GgmlType::Q8_1 {
             // gguf-py still lists the old 40-byte Q8_1 (f32 d and s); ggml's block_q8_1 has
             // two f16 and is 36 bytes (static_assert in ggml-common.h).
             assert_eq!(ty.type_size(), 36);
             continue;
         }
-        assert_eq!(ty.type_size() as u64, entry["type_size"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            ty.type_size() as u64,
+            entry["type_size"].as_u64().unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -48,14 +59,19 @@ fn dequantize_random_blocks_bit_exact() {
     for entry in std::fs::read_dir(&dir).expect("random-blocks dir") {
         let path = entry.expect("dir entry").path();
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(name) = file.strip_suffix(".in.bin") else { continue };
+        let Some(name) = file.strip_suffix(".in.bin") else {
+            continue;
+        };
         let ty = GgmlType::from_name(name).unwrap_or_else(|| panic!("type {name}"));
         let raw = read_golden(&format!("random-blocks/{file}"));
         let expected = f32s(&read_golden(&format!("random-blocks/{name}.out.bin")));
         let ours = dequantize_all(ty, &raw);
         assert_eq!(ours.len(), expected.len(), "{ty}");
         if let Some((i, a, b)) = first_mismatch(&ours, &expected) {
-            panic!("{ty}: element {i} (block {}): ours {a:e}, gguf-py {b:e}", i / ty.block_size());
+            panic!(
+                "{ty}: element {i} (block {}): ours {a:e}, gguf-py {b:e}",
+                i / ty.block_size()
+            );
         }
         checked += 1;
     }
@@ -105,9 +121,15 @@ fn quantize_bit_exact_on_real_weights() {
     let golden = golden_json("quantize/model-rows.json");
     for (key, expected) in golden.as_object().expect("object") {
         let mut parts = key.splitn(3, '/');
-        let (model_key, tensor, ty) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let (model_key, tensor, ty) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
         let Some(file) = open(model_key) else { return };
-        let info = file.tensor(tensor).unwrap_or_else(|| panic!("{model_key}: no {tensor}"));
+        let info = file
+            .tensor(tensor)
+            .unwrap_or_else(|| panic!("{model_key}: no {tensor}"));
         let x = dequantize_all(info.ggml_type, file.tensor_data(info));
         let ty = GgmlType::from_name(ty).expect("type");
         let ours = quantize_all(ty, &x);
@@ -124,7 +146,10 @@ fn dequantize_every_tensor_of_both_models_bit_exact() {
         assert_eq!(file.tensors().len(), tensors.len(), "{key}: tensor count");
         for info in file.tensors() {
             let expected = &tensors[&info.name];
-            assert_eq!(info.ggml_type.name().to_uppercase(), expected["type"].as_str().unwrap().to_uppercase());
+            assert_eq!(
+                info.ggml_type.name().to_uppercase(),
+                expected["type"].as_str().unwrap().to_uppercase()
+            );
             let ours = dequantize_all(info.ggml_type, file.tensor_data(info));
             assert_eq!(
                 sha256_f32(&ours),

@@ -1,0 +1,404 @@
+//! Run-time CPU dispatch: the [`Tier`] of SIMD support, detected once, and one
+//! [`KernelTable`] of function pointers per tier, so hot loops call through a pointer
+//! chosen once instead of testing features per call.
+
+use super::activation::activation_type;
+use super::scalar;
+use crate::KernelError;
+use edge_formats::GgmlType;
+use edge_quant::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The environment variable that forces a tier: `scalar`, `avx2`, `avx512` or `neon`.
+pub const TIER_ENV: &str = "EDGE_CPU_TIER";
+
+/// A level of SIMD support, each with its own [`KernelTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// Plain Rust; runs everywhere. The reference the other tiers are tested against.
+    Scalar,
+    /// x86-64 with AVX2, FMA and F16C.
+    Avx2,
+    /// x86-64 with AVX-512 F/BW/VL and VNNI (plus everything [`Tier::Avx2`] needs).
+    Avx512,
+    /// aarch64 NEON (no kernels yet: never available).
+    Neon,
+}
+
+impl Tier {
+    /// Every tier, from the most portable to the most specific.
+    pub const ALL: [Tier; 4] = [Tier::Scalar, Tier::Avx2, Tier::Avx512, Tier::Neon];
+
+    /// The name used by [`TIER_ENV`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Scalar => "scalar",
+            Tier::Avx2 => "avx2",
+            Tier::Avx512 => "avx512",
+            Tier::Neon => "neon",
+        }
+    }
+
+    /// `Ok` if this CPU can run the tier's kernels, else the reason it cannot.
+    pub fn check_available(self) -> Result<(), KernelError> {
+        let unavailable = |reason| Err(KernelError::TierUnavailable { tier: self, reason });
+        match self {
+            Tier::Scalar => Ok(()),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => {
+                if !(std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("f16c"))
+                {
+                    return unavailable("the CPU lacks one of avx2, fma, f16c");
+                }
+                Ok(())
+            }
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => {
+                Tier::Avx2
+                    .check_available()
+                    .or(unavailable("the CPU lacks AVX2"))?;
+                if !(std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("avx512vnni"))
+                {
+                    return unavailable(
+                        "the CPU lacks one of avx512f, avx512bw, avx512vl, avx512vnni",
+                    );
+                }
+                Ok(())
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Tier::Avx2 | Tier::Avx512 => unavailable("not an x86-64 build"),
+            Tier::Neon => unavailable("NEON kernels are not implemented yet"),
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The most specific tier this CPU supports, detected once.
+pub fn best_tier() -> Tier {
+    static BEST: OnceLock<Tier> = OnceLock::new();
+    *BEST.get_or_init(|| {
+        [Tier::Avx512, Tier::Avx2, Tier::Neon]
+            .into_iter()
+            .find(|t| t.check_available().is_ok())
+            .unwrap_or(Tier::Scalar)
+    })
+}
+
+/// Parses a tier name (case-insensitive) and checks that this CPU can run it.
+pub fn parse_tier(name: &str) -> Result<Tier, KernelError> {
+    let name = name.trim();
+    let tier = Tier::ALL
+        .into_iter()
+        .find(|t| t.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| KernelError::UnknownTier(name.to_owned()))?;
+    tier.check_available()?;
+    Ok(tier)
+}
+
+/// The tier to use: the one named by [`TIER_ENV`] if it is set (an error if it is
+/// unknown or this CPU lacks it — never a silent fallback), else [`best_tier`].
+pub fn select_tier() -> Result<Tier, KernelError> {
+    match std::env::var(TIER_ENV) {
+        Ok(name) if !name.trim().is_empty() => parse_tier(&name),
+        _ => Ok(best_tier()),
+    }
+}
+
+pub(crate) type VecDot<W, A> = unsafe fn(&[W], &[A]) -> f32;
+
+/// One tier's kernels. Obtained only through [`KernelTable::for_tier`] (or
+/// [`KernelTable::best`], [`KernelTable::from_env`]), which check the CPU first; this is
+/// what makes calling the `unsafe` SIMD functions through it sound.
+///
+/// The quantized dot products take a weight row and an activation row of the same number
+/// of blocks, quantized to [`activation_type`] of the weight type.
+pub struct KernelTable {
+    tier: Tier,
+    pub(crate) vec_dot_q4_0_q8_0: VecDot<BlockQ4_0, BlockQ8_0>,
+    pub(crate) vec_dot_q4_1_q8_1: VecDot<BlockQ4_1, BlockQ8_1>,
+    pub(crate) vec_dot_q8_0_q8_0: VecDot<BlockQ8_0, BlockQ8_0>,
+    pub(crate) vec_dot_q4_k_q8_k: VecDot<BlockQ4K, BlockQ8K>,
+    pub(crate) vec_dot_q6_k_q8_k: VecDot<BlockQ6K, BlockQ8K>,
+    pub(crate) vec_dot_f32: VecDot<f32, f32>,
+    pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
+}
+
+static SCALAR: KernelTable = KernelTable {
+    tier: Tier::Scalar,
+    vec_dot_q4_0_q8_0: scalar::vec_dot_q4_0_q8_0,
+    vec_dot_q4_1_q8_1: scalar::vec_dot_q4_1_q8_1,
+    vec_dot_q8_0_q8_0: scalar::vec_dot_q8_0_q8_0,
+    vec_dot_q4_k_q8_k: scalar::vec_dot_q4_k_q8_k,
+    vec_dot_q6_k_q8_k: scalar::vec_dot_q6_k_q8_k,
+    vec_dot_f32: scalar::vec_dot_f32,
+    quantize_row_q8_0: scalar::quantize_row_q8_0,
+};
+
+#[cfg(target_arch = "x86_64")]
+static AVX2: KernelTable = {
+    use super::x86::avx2;
+    KernelTable {
+        tier: Tier::Avx2,
+        vec_dot_q4_0_q8_0: avx2::vec_dot_q4_0_q8_0,
+        vec_dot_q4_1_q8_1: avx2::vec_dot_q4_1_q8_1,
+        vec_dot_q8_0_q8_0: avx2::vec_dot_q8_0_q8_0,
+        vec_dot_q4_k_q8_k: avx2::vec_dot_q4_k_q8_k,
+        vec_dot_q6_k_q8_k: avx2::vec_dot_q6_k_q8_k,
+        vec_dot_f32: avx2::vec_dot_f32,
+        quantize_row_q8_0: avx2::quantize_row_q8_0,
+    }
+};
+
+#[cfg(target_arch = "x86_64")]
+static AVX512: KernelTable = {
+    use super::x86::{avx2, avx512};
+    KernelTable {
+        tier: Tier::Avx512,
+        vec_dot_q4_0_q8_0: avx512::vec_dot_q4_0_q8_0,
+        vec_dot_q4_1_q8_1: avx512::vec_dot_q4_1_q8_1,
+        vec_dot_q8_0_q8_0: avx512::vec_dot_q8_0_q8_0,
+        vec_dot_q4_k_q8_k: avx2::vec_dot_q4_k_q8_k,
+        vec_dot_q6_k_q8_k: avx2::vec_dot_q6_k_q8_k,
+        vec_dot_f32: avx2::vec_dot_f32,
+        quantize_row_q8_0: avx2::quantize_row_q8_0,
+    }
+};
+
+/// Checks that two rows hold the same number of blocks.
+fn same_blocks(w: usize, a: usize) -> Result<(), KernelError> {
+    if w != a {
+        return Err(KernelError::BadLength {
+            what: "activation row",
+            expected: w,
+            found: a,
+            unit: "blocks",
+        });
+    }
+    Ok(())
+}
+
+/// Reinterprets bytes as blocks, or says how many bytes were expected.
+pub(crate) fn blocks<'a, T: bytemuck::Pod>(
+    what: &'static str,
+    bytes: &'a [u8],
+    n_blocks: usize,
+) -> Result<&'a [T], KernelError> {
+    let expected = n_blocks.saturating_mul(size_of::<T>());
+    if bytes.len() != expected {
+        return Err(KernelError::BadLength {
+            what,
+            expected,
+            found: bytes.len(),
+            unit: "bytes",
+        });
+    }
+    // All block types are align 1, so this cannot fail once the length is right.
+    bytemuck::try_cast_slice(bytes).map_err(|_| KernelError::BadLength {
+        what,
+        expected,
+        found: bytes.len(),
+        unit: "bytes",
+    })
+}
+
+macro_rules! checked_vec_dot {
+    ($(#[$doc:meta])* $name:ident, $w:ty, $a:ty) => {
+        $(#[$doc])*
+        pub fn $name(&self, w: &[$w], a: &[$a]) -> Result<f32, KernelError> {
+            same_blocks(w.len(), a.len())?;
+            // SAFETY: `self` was built for a tier whose features this CPU has
+            // (`for_tier` checked), and the kernels only read whole blocks of `w`, `a`.
+            Ok(unsafe { (self.$name)(w, a) })
+        }
+    };
+}
+
+impl KernelTable {
+    /// The table of `tier`, or an error if this CPU cannot run it.
+    pub fn for_tier(tier: Tier) -> Result<&'static KernelTable, KernelError> {
+        tier.check_available()?;
+        match tier {
+            Tier::Scalar => Ok(&SCALAR),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => Ok(&AVX2),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => Ok(&AVX512),
+            _ => Err(KernelError::TierUnavailable {
+                tier,
+                reason: "no kernels for this tier in this build",
+            }),
+        }
+    }
+
+    /// The scalar reference table.
+    pub fn scalar() -> &'static KernelTable {
+        &SCALAR
+    }
+
+    /// The table of [`best_tier`].
+    pub fn best() -> &'static KernelTable {
+        Self::for_tier(best_tier()).unwrap_or(&SCALAR)
+    }
+
+    /// The table of [`select_tier`] (honours [`TIER_ENV`]).
+    pub fn from_env() -> Result<&'static KernelTable, KernelError> {
+        Self::for_tier(select_tier()?)
+    }
+
+    /// The tier these kernels belong to.
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    checked_vec_dot!(
+        /// Q4_0 weights · Q8_0 activations (see [`scalar::vec_dot_q4_0_q8_0`]).
+        vec_dot_q4_0_q8_0, BlockQ4_0, BlockQ8_0
+    );
+    checked_vec_dot!(
+        /// Q4_1 weights · Q8_1 activations (see [`scalar::vec_dot_q4_1_q8_1`]).
+        vec_dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1
+    );
+    checked_vec_dot!(
+        /// Q8_0 weights · Q8_0 activations (see [`scalar::vec_dot_q8_0_q8_0`]).
+        vec_dot_q8_0_q8_0, BlockQ8_0, BlockQ8_0
+    );
+    checked_vec_dot!(
+        /// Q4_K weights · Q8_K activations (see [`scalar::vec_dot_q4_k_q8_k`]).
+        vec_dot_q4_k_q8_k, BlockQ4K, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// Q6_K weights · Q8_K activations (see [`scalar::vec_dot_q6_k_q8_k`]).
+        vec_dot_q6_k_q8_k, BlockQ6K, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// f32 · f32 (see [`scalar::vec_dot_f32`]).
+        vec_dot_f32, f32, f32
+    );
+
+    /// Quantizes `x` to Q8_0 blocks, bit-exact with `edge_quant`'s reference quantizer.
+    pub fn quantize_row_q8_0(&self, x: &[f32], out: &mut [BlockQ8_0]) -> Result<(), KernelError> {
+        let expected = out.len().saturating_mul(32);
+        if x.len() != expected {
+            return Err(KernelError::BadLength {
+                what: "row to quantize to Q8_0",
+                expected,
+                found: x.len(),
+                unit: "elements",
+            });
+        }
+        // SAFETY: the table's tier was checked against this CPU; lengths match.
+        unsafe { (self.quantize_row_q8_0)(x, out) };
+        Ok(())
+    }
+
+    /// Quantizes the activation row `x` to [`activation_type`]`(weight)`, writing its raw
+    /// blocks to `out`.
+    pub fn quantize_activation(
+        &self,
+        weight: GgmlType,
+        x: &[f32],
+        out: &mut [u8],
+    ) -> Result<(), KernelError> {
+        let act = activation_type(weight).ok_or(KernelError::Unsupported {
+            op: "activation quantization",
+            ty: weight,
+        })?;
+        let n_blocks = row_blocks(act, x.len())?;
+        let expected = n_blocks * act.type_size();
+        if out.len() != expected {
+            return Err(KernelError::BadLength {
+                what: "quantized activation buffer",
+                expected,
+                found: out.len(),
+                unit: "bytes",
+            });
+        }
+        if act == GgmlType::Q8_0 {
+            // All block types are align 1: this cast cannot fail with the length checked.
+            let blocks: &mut [BlockQ8_0] =
+                bytemuck::try_cast_slice_mut(out).map_err(|_| KernelError::BadLength {
+                    what: "quantized activation buffer",
+                    expected,
+                    found: expected,
+                    unit: "bytes",
+                })?;
+            return self.quantize_row_q8_0(x, blocks);
+        }
+        edge_quant::quantize(act, x, out).map_err(|_| KernelError::Unsupported {
+            op: "activation quantization",
+            ty: act,
+        })
+    }
+
+    /// Dot product of one raw weight row of type `weight` with one raw activation row
+    /// already quantized to [`activation_type`]`(weight)`, holding the same number of
+    /// blocks.
+    pub fn vec_dot(&self, weight: GgmlType, w: &[u8], a: &[u8]) -> Result<f32, KernelError> {
+        activation_type(weight).ok_or(KernelError::Unsupported {
+            op: "vec_dot",
+            ty: weight,
+        })?;
+        if !w.len().is_multiple_of(weight.type_size()) {
+            return Err(KernelError::BadLength {
+                what: "weight row",
+                expected: w.len() / weight.type_size() * weight.type_size(),
+                found: w.len(),
+                unit: "bytes",
+            });
+        }
+        let n = w.len() / weight.type_size();
+        match weight {
+            GgmlType::Q4_0 => call(self.vec_dot_q4_0_q8_0, w, a, n),
+            GgmlType::Q4_1 => call(self.vec_dot_q4_1_q8_1, w, a, n),
+            GgmlType::Q8_0 => call(self.vec_dot_q8_0_q8_0, w, a, n),
+            GgmlType::Q4_K => call(self.vec_dot_q4_k_q8_k, w, a, n),
+            GgmlType::Q6_K => call(self.vec_dot_q6_k_q8_k, w, a, n),
+            _ => Err(KernelError::Unsupported {
+                op: "vec_dot",
+                ty: weight,
+            }),
+        }
+    }
+}
+
+/// Calls a table entry on raw rows after checking both hold exactly `n` blocks.
+pub(crate) fn call<W: bytemuck::Pod, A: bytemuck::Pod>(
+    f: VecDot<W, A>,
+    w: &[u8],
+    a: &[u8],
+    n: usize,
+) -> Result<f32, KernelError> {
+    let (w, a) = (blocks("weight row", w, n)?, blocks("activation row", a, n)?);
+    // SAFETY: `f` comes from a table whose tier was checked against this CPU (tables are
+    // only handed out by `KernelTable::for_tier`); both rows hold whole blocks.
+    Ok(unsafe { f(w, a) })
+}
+
+/// The number of `ty` blocks in a row of `n` elements, or an error if it is not whole.
+pub(crate) fn row_blocks(ty: GgmlType, n: usize) -> Result<usize, KernelError> {
+    let block = ty.block_size();
+    if !n.is_multiple_of(block) {
+        return Err(KernelError::NotBlockMultiple { ty, n, block });
+    }
+    Ok(n / block)
+}
+
+impl fmt::Debug for KernelTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelTable")
+            .field("tier", &self.tier)
+            .finish_non_exhaustive()
+    }
+}

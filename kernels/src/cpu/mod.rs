@@ -1,0 +1,12 @@
+//! CPU kernels: scalar references, SIMD versions, and the run-time dispatch between them.
+
+mod activation;
+mod dispatch;
+mod matvec;
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use activation::activation_type;
+pub use dispatch::{best_tier, parse_tier, select_tier, KernelTable, Tier, TIER_ENV};
+pub use matvec::{matvec, QuantMatrix};

@@ -1,0 +1,36 @@
+//! AVX-512 (F, BW, VL) + VNNI kernels (Ice Lake, Zen 4 and later).
+//!
+//! Two blocks are processed per 512-bit step; `vpdpbusd` multiplies unsigned weight
+//! bytes by signed activation bytes and sums groups of four straight into i32 lanes
+//! (no i16 intermediate, no saturation). A trailing odd block takes the 256-bit form.
+//!
+//! The K-quant and f32 entries of this tier use the AVX2 kernels for now (see
+//! [`crate::cpu::KernelTable`]).
+
+mod q4_0;
+mod q4_1;
+mod q8_0;
+
+pub use q4_0::vec_dot_q4_0_q8_0;
+pub use q4_1::vec_dot_q4_1_q8_1;
+pub use q8_0::vec_dot_q8_0_q8_0;
+
+use core::arch::x86_64::*;
+
+/// `lo` in the low 256 bits, `hi` in the high 256 bits.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn join_si(lo: __m256i, hi: __m256i) -> __m512i {
+    _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+}
+
+/// Eight lanes of `lo` then eight lanes of `hi`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn join_ps(lo: f32, hi: f32) -> __m512 {
+    let lo = _mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(lo)));
+    _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+        lo,
+        _mm256_castps_pd(_mm256_set1_ps(hi)),
+    ))
+}

@@ -1,0 +1,161 @@
+//! Every SIMD tier available on this CPU agrees with the scalar reference: integer parts
+//! exactly (any larger difference would exceed the tolerance), and the f32 result within
+//! 1e-5 of Σ|terms| since the order of f32 additions differs.
+
+mod common;
+
+use common::*;
+use edge_kernels::{GgmlType, KernelTable};
+use edge_quant::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use proptest::prelude::*;
+
+const REL: f64 = 1e-5;
+
+fn set_d_q4_0(b: &mut BlockQ4_0, d: [u8; 2]) {
+    b.d = d;
+}
+fn set_d_q8_0(b: &mut BlockQ8_0, d: [u8; 2]) {
+    b.d = d;
+}
+fn set_dm_q4_1(b: &mut BlockQ4_1, (d, m): ([u8; 2], [u8; 2])) {
+    (b.d, b.m) = (d, m);
+}
+fn set_ds_q8_1(b: &mut BlockQ8_1, (d, s): ([u8; 2], [u8; 2])) {
+    (b.d, b.s) = (d, s);
+}
+fn set_d_q8_k(b: &mut BlockQ8K, d: f32) {
+    b.d = d.to_le_bytes();
+}
+fn set_dd_q4_k(b: &mut BlockQ4K, (d, dmin): ([u8; 2], [u8; 2])) {
+    (b.d, b.dmin) = (d, dmin);
+}
+fn set_d_q6_k(b: &mut BlockQ6K, d: [u8; 2]) {
+    b.d = d;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn q4_0(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_q4_0),
+            blocks(n, f16_scale(), set_d_q8_0),
+        ))
+    ) {
+        let want = KernelTable::scalar().vec_dot_q4_0_q8_0(&w, &a).unwrap();
+        for t in available_tables() {
+            let got = t.vec_dot_q4_0_q8_0(&w, &a).unwrap();
+            assert_close(GgmlType::Q4_0, t.tier(), got, want, bound_q4_0(&w, &a), REL);
+        }
+    }
+
+    #[test]
+    fn q4_1(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, (f16_scale(), f16_scale()), set_dm_q4_1),
+            blocks(n, (f16_scale(), f16_scale()), set_ds_q8_1),
+        ))
+    ) {
+        let want = KernelTable::scalar().vec_dot_q4_1_q8_1(&w, &a).unwrap();
+        for t in available_tables() {
+            let got = t.vec_dot_q4_1_q8_1(&w, &a).unwrap();
+            assert_close(GgmlType::Q4_1, t.tier(), got, want, bound_q4_1(&w, &a), REL);
+        }
+    }
+
+    #[test]
+    fn q8_0(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_q8_0),
+            blocks(n, f16_scale(), set_d_q8_0),
+        ))
+    ) {
+        let want = KernelTable::scalar().vec_dot_q8_0_q8_0(&w, &a).unwrap();
+        for t in available_tables() {
+            let got = t.vec_dot_q8_0_q8_0(&w, &a).unwrap();
+            assert_close(GgmlType::Q8_0, t.tier(), got, want, bound_q8_0(&w, &a), REL);
+        }
+    }
+
+    #[test]
+    fn q4_k(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, (f16_scale(), f16_scale()), set_dd_q4_k),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        let want = KernelTable::scalar().vec_dot_q4_k_q8_k(&w, &a).unwrap();
+        for t in available_tables() {
+            let got = t.vec_dot_q4_k_q8_k(&w, &a).unwrap();
+            assert_close(GgmlType::Q4_K, t.tier(), got, want, bound_q4_k(&w, &a), REL);
+        }
+    }
+
+    #[test]
+    fn q6_k(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_q6_k),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        let want = KernelTable::scalar().vec_dot_q6_k_q8_k(&w, &a).unwrap();
+        for t in available_tables() {
+            let got = t.vec_dot_q6_k_q8_k(&w, &a).unwrap();
+            assert_close(GgmlType::Q6_K, t.tier(), got, want, bound_q6_k(&w, &a), REL);
+        }
+    }
+
+    #[test]
+    fn f32_dot(w in prop::collection::vec(-1e3f32..1e3, 0..300), seed in any::<u64>()) {
+        let x: Vec<f32> = (0..w.len()).map(|i| ((i as u64 ^ seed) % 1000) as f32 / 7.0 - 70.0).collect();
+        let want = KernelTable::scalar().vec_dot_f32(&w, &x).unwrap();
+        let bound: f64 = w.iter().zip(&x).map(|(a, b)| f64::from(*a * *b).abs()).sum();
+        for t in available_tables() {
+            let got = t.vec_dot_f32(&w, &x).unwrap();
+            assert_close(GgmlType::F32, t.tier(), got, want, bound, REL);
+        }
+    }
+
+    /// The SIMD Q8_0 activation quantizer is bit-exact with edge-quant's reference, also
+    /// for zeros, subnormals, huge values, infinities and NaNs.
+    #[test]
+    fn quantize_q8_0_bit_exact(
+        x in (1usize..20).prop_flat_map(|n| prop::collection::vec(prop_oneof![
+            6 => -10.0f32..10.0,
+            1 => prop::sample::select(vec![0.0f32, -0.0, 1e-40, -1e-45, 3e38, -3e38,
+                f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.5, -0.5, 2.5]),
+            1 => any::<f32>(),
+        ], n * 32))
+    ) {
+        let n = x.len() / 32;
+        let mut want = vec![0u8; n * 34];
+        edge_quant::quantize(GgmlType::Q8_0, &x, &mut want).unwrap();
+        for t in available_tables() {
+            let mut got = vec![BlockQ8_0 { d: [0; 2], qs: [0; 32] }; n];
+            t.quantize_row_q8_0(&x, &mut got).unwrap();
+            prop_assert_eq!(bytemuck::cast_slice::<BlockQ8_0, u8>(&got), &want[..], "tier {}", t.tier());
+        }
+    }
+}
+
+/// Rounding ties and the largest magnitudes, which random data rarely hits exactly.
+#[test]
+fn quantize_q8_0_ties() {
+    let mut x = [0f32; 32];
+    x[0] = 127.0;
+    for (i, v) in x.iter_mut().enumerate().skip(1) {
+        *v = i as f32 - 16.5;
+    }
+    let mut want = vec![0u8; 34];
+    edge_quant::quantize(GgmlType::Q8_0, &x, &mut want).unwrap();
+    for t in available_tables() {
+        let mut got = [BlockQ8_0 {
+            d: [0; 2],
+            qs: [0; 32],
+        }];
+        t.quantize_row_q8_0(&x, &mut got).unwrap();
+        assert_eq!(bytemuck::bytes_of(&got[0]), &want[..], "tier {}", t.tier());
+    }
+}
