@@ -198,6 +198,23 @@ impl GgufFile {
         self.data_range(info).unwrap_or(&[])
     }
 
+    /// Hints that `info`'s data will not be read again soon, so a mapped file's pages of it
+    /// can leave the resident set (peak memory of a pass over all tensors, such as
+    /// quantization, then stays near one tensor instead of the whole file). Reading the data
+    /// again afterwards is fine: it is faulted back in from the file. No effect on a file
+    /// read with [`from_bytes`](Self::from_bytes).
+    pub fn release_tensor_data(&self, info: &TensorInfo) {
+        let Some(start) = self.header.data_offset.checked_add(info.offset) else {
+            return;
+        };
+        let Some(end) = start.checked_add(info.n_bytes()) else {
+            return;
+        };
+        if let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) {
+            self.storage.release(start, end);
+        }
+    }
+
     fn data_range(&self, info: &TensorInfo) -> Option<&[u8]> {
         let start = self.header.data_offset.checked_add(info.offset)?;
         let end = start.checked_add(info.n_bytes())?;

@@ -55,6 +55,29 @@ impl Storage {
         Storage::Aligned { lines, len }
     }
 
+    /// Tells the kernel that bytes `start..end` of a mapped file will not be read again soon,
+    /// so their pages may leave this process's resident set. Only whole pages inside the range
+    /// are released; for memory we own this does nothing. Errors are ignored: it is a hint.
+    #[cfg(unix)]
+    pub(crate) fn release(&self, start: usize, end: usize) {
+        let Storage::Mmap(map) = self else { return };
+        let page = page_size();
+        let (first, last) = (start.div_ceil(page) * page, end / page * page);
+        if first >= last || last > map.len() {
+            return;
+        }
+        // SAFETY: the map is read-only and file-backed, so MADV_DONTNEED only drops clean
+        // page-cache pages from our page tables; the next read faults them in again from the
+        // file with the same contents. Slices borrowed from the map stay valid.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+        };
+    }
+
+    /// See the unix version; other platforms keep the pages.
+    #[cfg(not(unix))]
+    pub(crate) fn release(&self, _start: usize, _end: usize) {}
+
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Storage::Mmap(map) => map,
@@ -65,6 +88,13 @@ impl Storage {
             }
         }
     }
+}
+
+/// The page size used to round release ranges; 64 KiB covers every page size in use
+/// (4, 16 and 64 KiB), at the cost of releasing slightly less.
+#[cfg(unix)]
+fn page_size() -> usize {
+    64 * 1024
 }
 
 #[cfg(test)]

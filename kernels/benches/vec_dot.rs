@@ -2,8 +2,8 @@
 //! kernel table, reported as GB/s of weight bytes.
 //!
 //! Shapes are ggml's `cols × rows` (ne0 × ne1): 576×1536 (SmolLM2-135M's FFN up/gate)
-//! and 2048×640 (Gemma 3 270M's FFN down). K-quants need `cols % 256 == 0`, so they run
-//! on 2048×640 only.
+//! and 2048×640 (Gemma 3 270M's FFN down). K-quants and IQ4_XS need `cols % 256 == 0`, so
+//! they run on 2048×640 only.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use edge_kernels::{matvec, GgmlType, KernelTable, QuantMatrix, Tier};
@@ -28,9 +28,18 @@ fn bench(c: &mut Criterion) {
     let types = [
         GgmlType::Q4_0,
         GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
         GgmlType::Q8_0,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
         GgmlType::Q4_K,
+        GgmlType::Q5_K,
         GgmlType::Q6_K,
+        GgmlType::IQ4_NL,
+        GgmlType::IQ4_XS,
+        GgmlType::F16,
+        GgmlType::BF16,
     ];
     let mut group = c.benchmark_group("matvec_1thread");
     group
@@ -47,7 +56,7 @@ fn bench(c: &mut Criterion) {
             edge_quant::quantize(ty, &values(cols * rows, 2), &mut data).expect("quantize");
             let w = QuantMatrix::new(ty, rows, cols, &data).expect("matrix");
             group.throughput(Throughput::Bytes(data.len() as u64));
-            for tier in [Tier::Scalar, Tier::Avx2, Tier::Avx512, Tier::Neon] {
+            for tier in Tier::ALL {
                 let Ok(table) = KernelTable::for_tier(tier) else {
                     continue;
                 };

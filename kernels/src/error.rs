@@ -7,7 +7,7 @@ use edge_formats::GgmlType;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum KernelError {
     /// `EDGE_CPU_TIER` (or a caller) named a tier that does not exist.
-    #[error("unknown CPU tier {0:?} (expected one of: scalar, avx2, avx512, neon)")]
+    #[error("unknown CPU tier {0:?} (expected one of: scalar, avx2, avx512, neon, neon-dotprod)")]
     UnknownTier(String),
     /// The tier exists, but this CPU (or this build's architecture) cannot run it.
     #[error("CPU tier {tier} is not available on this machine: {reason}")]

@@ -50,7 +50,7 @@ fn row(n_blocks_256: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(common::config(24))]
 
     #[test]
     fn q4_0((w, x) in (1usize..4).prop_flat_map(row)) {
@@ -77,5 +77,53 @@ proptest! {
     #[test]
     fn q6_k((w, x) in (1usize..4).prop_flat_map(row)) {
         check(GgmlType::Q6_K, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn q5_0((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::Q5_0, &w, &x, 1e-5);
+    }
+
+    /// The Q8_1 block sum is stored as f16, as for Q4_1.
+    #[test]
+    fn q5_1((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::Q5_1, &w, &x, 2e-3);
+    }
+
+    #[test]
+    fn q2_k((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::Q2_K, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn q3_k((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::Q3_K, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn q5_k((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::Q5_K, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn iq4_nl((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::IQ4_NL, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn iq4_xs((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::IQ4_XS, &w, &x, 1e-5);
+    }
+
+    /// The activations are rounded to f16 (as ggml does), and so are the dequantized
+    /// activations compared against: only the summation order differs.
+    #[test]
+    fn f16((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::F16, &w, &x, 1e-5);
+    }
+
+    #[test]
+    fn bf16((w, x) in (1usize..4).prop_flat_map(row)) {
+        check(GgmlType::BF16, &w, &x, 1e-5);
     }
 }

@@ -18,9 +18,18 @@ fn rows_equal_vec_dot_for_every_type_and_tier() {
     for ty in [
         GgmlType::Q4_0,
         GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
         GgmlType::Q8_0,
+        GgmlType::Q2_K,
+        GgmlType::Q3_K,
         GgmlType::Q4_K,
+        GgmlType::Q5_K,
         GgmlType::Q6_K,
+        GgmlType::IQ4_NL,
+        GgmlType::IQ4_XS,
+        GgmlType::F16,
+        GgmlType::BF16,
     ] {
         let row_bytes = cols / ty.block_size() * ty.type_size();
         let mut data = vec![0u8; rows * row_bytes];
@@ -58,7 +67,7 @@ fn wrong_lengths_are_errors() {
         Err(KernelError::NotBlockMultiple { .. })
     ));
     assert!(matches!(
-        QuantMatrix::new(GgmlType::Q5_0, 1, 32, &data),
+        QuantMatrix::new(GgmlType::IQ2_XXS, 1, 256, &data),
         Err(KernelError::Unsupported { .. })
     ));
     assert!(matches!(
@@ -82,6 +91,7 @@ fn wrong_lengths_are_errors() {
     assert!(t.vec_dot(GgmlType::Q4_0, &data[..17], &[0u8; 34]).is_err());
     assert!(t.vec_dot(GgmlType::Q4_0, &data[..18], &[0u8; 68]).is_err());
     assert!(t.vec_dot(GgmlType::F16, &data[..18], &[0u8; 34]).is_err());
+    assert!(t.vec_dot(GgmlType::TQ1_0, &data[..18], &[0u8; 34]).is_err());
     let w_blocks = [edge_quant::legacy::BlockQ4_0 {
         d: [0; 2],
         qs: [0; 16],

@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use edge_kernels::{GgmlType, KernelTable};
-use edge_quant::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use edge_quant::iq4::{BlockIQ4_NL, BlockIQ4_XS};
+use edge_quant::k_quants::{BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use proptest::prelude::*;
 
 const REL: f64 = 1e-5;
@@ -33,9 +34,141 @@ fn set_dd_q4_k(b: &mut BlockQ4K, (d, dmin): ([u8; 2], [u8; 2])) {
 fn set_d_q6_k(b: &mut BlockQ6K, d: [u8; 2]) {
     b.d = d;
 }
+fn set_d_q5_0(b: &mut BlockQ5_0, d: [u8; 2]) {
+    b.d = d;
+}
+fn set_dm_q5_1(b: &mut BlockQ5_1, (d, m): ([u8; 2], [u8; 2])) {
+    (b.d, b.m) = (d, m);
+}
+fn set_dd_q2_k(b: &mut BlockQ2K, (d, dmin): ([u8; 2], [u8; 2])) {
+    (b.d, b.dmin) = (d, dmin);
+}
+fn set_d_q3_k(b: &mut BlockQ3K, d: [u8; 2]) {
+    b.d = d;
+}
+fn set_dd_q5_k(b: &mut BlockQ5K, (d, dmin): ([u8; 2], [u8; 2])) {
+    (b.d, b.dmin) = (d, dmin);
+}
+fn set_d_iq4_nl(b: &mut BlockIQ4_NL, d: [u8; 2]) {
+    b.d = d;
+}
+fn set_d_iq4_xs(b: &mut BlockIQ4_XS, d: [u8; 2]) {
+    b.d = d;
+}
+
+/// Checks one dot-product kernel of every available tier against the scalar table's.
+macro_rules! check_all_tiers {
+    ($method:ident, $ty:expr, $w:expr, $a:expr, $bound:expr) => {{
+        let want = KernelTable::scalar().$method(&$w, &$a).unwrap();
+        for t in available_tables() {
+            let got = t.$method(&$w, &$a).unwrap();
+            assert_close($ty, t.tier(), got, want, $bound, REL);
+        }
+    }};
+}
+
+/// A row of `n` finite f16 values (any finite bit pattern, as the scales).
+fn f16_row(n: usize) -> impl Strategy<Value = Vec<[u8; 2]>> {
+    prop::collection::vec(f16_scale(), n)
+}
+
+/// A row of `n` bf16 values of magnitude below 1e4 (products cannot overflow).
+fn bf16_row(n: usize) -> impl Strategy<Value = Vec<[u8; 2]>> {
+    prop::collection::vec(
+        prop_oneof![4 => -1.0e4f32..1.0e4, 1 => -1.0e-3f32..1.0e-3]
+            .prop_map(|v| ((v.to_bits() >> 16) as u16).to_le_bytes()),
+        n,
+    )
+}
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(config(64))]
+
+    #[test]
+    fn q5_0(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_q5_0),
+            blocks(n, f16_scale(), set_d_q8_0),
+        ))
+    ) {
+        let bound = bound_dequantized(GgmlType::Q5_0, &w, GgmlType::Q8_0, &a);
+        check_all_tiers!(vec_dot_q5_0_q8_0, GgmlType::Q5_0, w, a, bound);
+    }
+
+    #[test]
+    fn q5_1(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, (f16_scale(), f16_scale()), set_dm_q5_1),
+            blocks(n, (f16_scale(), f16_scale()), set_ds_q8_1),
+        ))
+    ) {
+        check_all_tiers!(vec_dot_q5_1_q8_1, GgmlType::Q5_1, w, a, bound_q5_1(&w, &a));
+    }
+
+    #[test]
+    fn q2_k(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, (f16_scale(), f16_scale()), set_dd_q2_k),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        check_all_tiers!(vec_dot_q2_k_q8_k, GgmlType::Q2_K, w, a, bound_q2_k(&w, &a));
+    }
+
+    #[test]
+    fn q3_k(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_q3_k),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        let bound = bound_dequantized(GgmlType::Q3_K, &w, GgmlType::Q8_K, &a);
+        check_all_tiers!(vec_dot_q3_k_q8_k, GgmlType::Q3_K, w, a, bound);
+    }
+
+    #[test]
+    fn q5_k(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, (f16_scale(), f16_scale()), set_dd_q5_k),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        check_all_tiers!(vec_dot_q5_k_q8_k, GgmlType::Q5_K, w, a, bound_q5_k(&w, &a));
+    }
+
+    #[test]
+    fn iq4_nl(
+        (w, a) in (1usize..64).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_iq4_nl),
+            blocks(n, f16_scale(), set_d_q8_0),
+        ))
+    ) {
+        let bound = bound_dequantized(GgmlType::IQ4_NL, &w, GgmlType::Q8_0, &a);
+        check_all_tiers!(vec_dot_iq4_nl_q8_0, GgmlType::IQ4_NL, w, a, bound);
+    }
+
+    #[test]
+    fn iq4_xs(
+        (w, a) in (1usize..16).prop_flat_map(|n| (
+            blocks(n, f16_scale(), set_d_iq4_xs),
+            blocks(n, f32_scale(), set_d_q8_k),
+        ))
+    ) {
+        let bound = bound_dequantized(GgmlType::IQ4_XS, &w, GgmlType::Q8_K, &a);
+        check_all_tiers!(vec_dot_iq4_xs_q8_k, GgmlType::IQ4_XS, w, a, bound);
+    }
+
+    #[test]
+    fn f16_dot((w, x) in (0usize..300).prop_flat_map(|n| (f16_row(n), f16_row(n)))) {
+        let bound = bound_dequantized(GgmlType::F16, &w, GgmlType::F16, &x);
+        check_all_tiers!(vec_dot_f16, GgmlType::F16, w, x, bound);
+    }
+
+    #[test]
+    fn bf16_dot((w, x) in (0usize..300).prop_flat_map(|n| (bf16_row(n), bf16_row(n)))) {
+        let bound = bound_dequantized(GgmlType::BF16, &w, GgmlType::BF16, &x);
+        check_all_tiers!(vec_dot_bf16, GgmlType::BF16, w, x, bound);
+    }
 
     #[test]
     fn q4_0(

@@ -308,6 +308,9 @@ pub fn quantize_model(
                 output_tensor_bytes += converted.len() as u64;
             }
         }
+        // Done with this input tensor: let its mapped pages go, so peak memory stays near
+        // one tensor rather than the whole input file.
+        input.release_tensor_data(info);
     }
     writer.commit()?;
 

@@ -1,15 +1,20 @@
-//! Which quantized form the activations take for each weight type.
+//! Which form the activations take for each weight type.
 
 use edge_formats::GgmlType;
 
-/// The block type an activation row is quantized to before a dot product with weights of
-/// type `weight`, as in ggml: Q8_0 for Q4_0 and Q8_0, Q8_1 (which carries `d·Σq`) for
-/// Q4_1, Q8_K for the K-quants. `None` if this crate has no kernel for `weight`.
+/// The type an activation row is converted to before a dot product with weights of type
+/// `weight`, as ggml's `vec_dot_type`: Q8_0 for Q4_0, Q5_0, Q8_0 and IQ4_NL; Q8_1 (which
+/// carries `d·Σq`) for Q4_1 and Q5_1; Q8_K for the K-quants and IQ4_XS; F16 for F16 and
+/// BF16 for BF16 (the activations are rounded to the weights' half type, so results
+/// match llama.cpp's). `None` if this crate has no kernel for `weight`.
 pub fn activation_type(weight: GgmlType) -> Option<GgmlType> {
+    use GgmlType::*;
     match weight {
-        GgmlType::Q4_0 | GgmlType::Q8_0 => Some(GgmlType::Q8_0),
-        GgmlType::Q4_1 => Some(GgmlType::Q8_1),
-        GgmlType::Q4_K | GgmlType::Q6_K => Some(GgmlType::Q8_K),
+        Q4_0 | Q5_0 | Q8_0 | IQ4_NL => Some(Q8_0),
+        Q4_1 | Q5_1 => Some(Q8_1),
+        Q2_K | Q3_K | Q4_K | Q5_K | Q6_K | IQ4_XS => Some(Q8_K),
+        F16 => Some(F16),
+        BF16 => Some(BF16),
         _ => None,
     }
 }

@@ -6,12 +6,14 @@ use super::activation::activation_type;
 use super::scalar;
 use crate::KernelError;
 use edge_formats::GgmlType;
-use edge_quant::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use edge_quant::iq4::{BlockIQ4_NL, BlockIQ4_XS};
+use edge_quant::k_quants::{BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use std::fmt;
 use std::sync::OnceLock;
 
-/// The environment variable that forces a tier: `scalar`, `avx2`, `avx512` or `neon`.
+/// The environment variable that forces a tier: `scalar`, `avx2`, `avx512`, `neon` or
+/// `neon-dotprod`.
 pub const TIER_ENV: &str = "EDGE_CPU_TIER";
 
 /// A level of SIMD support, each with its own [`KernelTable`].
@@ -23,13 +25,21 @@ pub enum Tier {
     Avx2,
     /// x86-64 with AVX-512 F/BW/VL and VNNI (plus everything [`Tier::Avx2`] needs).
     Avx512,
-    /// aarch64 NEON (no kernels yet: never available).
+    /// aarch64 Advanced SIMD (NEON), which every aarch64 CPU has.
     Neon,
+    /// aarch64 NEON plus the dot-product extension (`sdot`, Armv8.2 `dotprod`).
+    NeonDotprod,
 }
 
 impl Tier {
     /// Every tier, from the most portable to the most specific.
-    pub const ALL: [Tier; 4] = [Tier::Scalar, Tier::Avx2, Tier::Avx512, Tier::Neon];
+    pub const ALL: [Tier; 5] = [
+        Tier::Scalar,
+        Tier::Avx2,
+        Tier::Avx512,
+        Tier::Neon,
+        Tier::NeonDotprod,
+    ];
 
     /// The name used by [`TIER_ENV`].
     pub fn name(self) -> &'static str {
@@ -38,6 +48,7 @@ impl Tier {
             Tier::Avx2 => "avx2",
             Tier::Avx512 => "avx512",
             Tier::Neon => "neon",
+            Tier::NeonDotprod => "neon-dotprod",
         }
     }
 
@@ -74,7 +85,23 @@ impl Tier {
             }
             #[cfg(not(target_arch = "x86_64"))]
             Tier::Avx2 | Tier::Avx512 => unavailable("not an x86-64 build"),
-            Tier::Neon => unavailable("NEON kernels are not implemented yet"),
+            #[cfg(target_arch = "aarch64")]
+            Tier::Neon => {
+                if !std::arch::is_aarch64_feature_detected!("neon") {
+                    return unavailable("the CPU lacks neon");
+                }
+                Ok(())
+            }
+            #[cfg(target_arch = "aarch64")]
+            Tier::NeonDotprod => {
+                Tier::Neon.check_available()?;
+                if !std::arch::is_aarch64_feature_detected!("dotprod") {
+                    return unavailable("the CPU lacks dotprod");
+                }
+                Ok(())
+            }
+            #[cfg(not(target_arch = "aarch64"))]
+            Tier::Neon | Tier::NeonDotprod => unavailable("not an aarch64 build"),
         }
     }
 }
@@ -89,7 +116,7 @@ impl fmt::Display for Tier {
 pub fn best_tier() -> Tier {
     static BEST: OnceLock<Tier> = OnceLock::new();
     *BEST.get_or_init(|| {
-        [Tier::Avx512, Tier::Avx2, Tier::Neon]
+        [Tier::Avx512, Tier::Avx2, Tier::NeonDotprod, Tier::Neon]
             .into_iter()
             .find(|t| t.check_available().is_ok())
             .unwrap_or(Tier::Scalar)
@@ -123,14 +150,25 @@ pub(crate) type VecDot<W, A> = unsafe fn(&[W], &[A]) -> f32;
 /// what makes calling the `unsafe` SIMD functions through it sound.
 ///
 /// The quantized dot products take a weight row and an activation row of the same number
-/// of blocks, quantized to [`activation_type`] of the weight type.
+/// of blocks, quantized to [`activation_type`] of the weight type. A tier without its own
+/// version of a kernel holds the next less specific tier's (down to scalar), so every
+/// table covers every type.
 pub struct KernelTable {
     tier: Tier,
     pub(crate) vec_dot_q4_0_q8_0: VecDot<BlockQ4_0, BlockQ8_0>,
     pub(crate) vec_dot_q4_1_q8_1: VecDot<BlockQ4_1, BlockQ8_1>,
+    pub(crate) vec_dot_q5_0_q8_0: VecDot<BlockQ5_0, BlockQ8_0>,
+    pub(crate) vec_dot_q5_1_q8_1: VecDot<BlockQ5_1, BlockQ8_1>,
     pub(crate) vec_dot_q8_0_q8_0: VecDot<BlockQ8_0, BlockQ8_0>,
+    pub(crate) vec_dot_q2_k_q8_k: VecDot<BlockQ2K, BlockQ8K>,
+    pub(crate) vec_dot_q3_k_q8_k: VecDot<BlockQ3K, BlockQ8K>,
     pub(crate) vec_dot_q4_k_q8_k: VecDot<BlockQ4K, BlockQ8K>,
+    pub(crate) vec_dot_q5_k_q8_k: VecDot<BlockQ5K, BlockQ8K>,
     pub(crate) vec_dot_q6_k_q8_k: VecDot<BlockQ6K, BlockQ8K>,
+    pub(crate) vec_dot_iq4_nl_q8_0: VecDot<BlockIQ4_NL, BlockQ8_0>,
+    pub(crate) vec_dot_iq4_xs_q8_k: VecDot<BlockIQ4_XS, BlockQ8K>,
+    pub(crate) vec_dot_f16: VecDot<[u8; 2], [u8; 2]>,
+    pub(crate) vec_dot_bf16: VecDot<[u8; 2], [u8; 2]>,
     pub(crate) vec_dot_f32: VecDot<f32, f32>,
     pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
 }
@@ -139,9 +177,18 @@ static SCALAR: KernelTable = KernelTable {
     tier: Tier::Scalar,
     vec_dot_q4_0_q8_0: scalar::vec_dot_q4_0_q8_0,
     vec_dot_q4_1_q8_1: scalar::vec_dot_q4_1_q8_1,
+    vec_dot_q5_0_q8_0: scalar::vec_dot_q5_0_q8_0,
+    vec_dot_q5_1_q8_1: scalar::vec_dot_q5_1_q8_1,
     vec_dot_q8_0_q8_0: scalar::vec_dot_q8_0_q8_0,
+    vec_dot_q2_k_q8_k: scalar::vec_dot_q2_k_q8_k,
+    vec_dot_q3_k_q8_k: scalar::vec_dot_q3_k_q8_k,
     vec_dot_q4_k_q8_k: scalar::vec_dot_q4_k_q8_k,
+    vec_dot_q5_k_q8_k: scalar::vec_dot_q5_k_q8_k,
     vec_dot_q6_k_q8_k: scalar::vec_dot_q6_k_q8_k,
+    vec_dot_iq4_nl_q8_0: scalar::vec_dot_iq4_nl_q8_0,
+    vec_dot_iq4_xs_q8_k: scalar::vec_dot_iq4_xs_q8_k,
+    vec_dot_f16: scalar::vec_dot_f16,
+    vec_dot_bf16: scalar::vec_dot_bf16,
     vec_dot_f32: scalar::vec_dot_f32,
     quantize_row_q8_0: scalar::quantize_row_q8_0,
 };
@@ -153,9 +200,18 @@ static AVX2: KernelTable = {
         tier: Tier::Avx2,
         vec_dot_q4_0_q8_0: avx2::vec_dot_q4_0_q8_0,
         vec_dot_q4_1_q8_1: avx2::vec_dot_q4_1_q8_1,
+        vec_dot_q5_0_q8_0: avx2::vec_dot_q5_0_q8_0,
+        vec_dot_q5_1_q8_1: avx2::vec_dot_q5_1_q8_1,
         vec_dot_q8_0_q8_0: avx2::vec_dot_q8_0_q8_0,
+        vec_dot_q2_k_q8_k: avx2::vec_dot_q2_k_q8_k,
+        vec_dot_q3_k_q8_k: avx2::vec_dot_q3_k_q8_k,
         vec_dot_q4_k_q8_k: avx2::vec_dot_q4_k_q8_k,
+        vec_dot_q5_k_q8_k: avx2::vec_dot_q5_k_q8_k,
         vec_dot_q6_k_q8_k: avx2::vec_dot_q6_k_q8_k,
+        vec_dot_iq4_nl_q8_0: avx2::vec_dot_iq4_nl_q8_0,
+        vec_dot_iq4_xs_q8_k: avx2::vec_dot_iq4_xs_q8_k,
+        vec_dot_f16: avx2::vec_dot_f16,
+        vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
     }
@@ -168,13 +224,65 @@ static AVX512: KernelTable = {
         tier: Tier::Avx512,
         vec_dot_q4_0_q8_0: avx512::vec_dot_q4_0_q8_0,
         vec_dot_q4_1_q8_1: avx512::vec_dot_q4_1_q8_1,
+        vec_dot_q5_0_q8_0: avx512::vec_dot_q5_0_q8_0,
+        vec_dot_q5_1_q8_1: avx2::vec_dot_q5_1_q8_1,
         vec_dot_q8_0_q8_0: avx512::vec_dot_q8_0_q8_0,
+        vec_dot_q2_k_q8_k: avx2::vec_dot_q2_k_q8_k,
+        vec_dot_q3_k_q8_k: avx2::vec_dot_q3_k_q8_k,
         vec_dot_q4_k_q8_k: avx2::vec_dot_q4_k_q8_k,
+        vec_dot_q5_k_q8_k: avx2::vec_dot_q5_k_q8_k,
         vec_dot_q6_k_q8_k: avx2::vec_dot_q6_k_q8_k,
+        vec_dot_iq4_nl_q8_0: avx2::vec_dot_iq4_nl_q8_0,
+        vec_dot_iq4_xs_q8_k: avx2::vec_dot_iq4_xs_q8_k,
+        vec_dot_f16: avx2::vec_dot_f16,
+        vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
     }
 };
+
+/// The NEON kernels; [`NEON_DOTPROD`] replaces those that gain from `sdot`.
+#[cfg(target_arch = "aarch64")]
+const NEON_BASE: KernelTable = {
+    use super::aarch64::neon;
+    KernelTable {
+        tier: Tier::Neon,
+        vec_dot_q4_0_q8_0: neon::vec_dot_q4_0_q8_0,
+        vec_dot_q4_1_q8_1: neon::vec_dot_q4_1_q8_1,
+        vec_dot_q5_0_q8_0: neon::vec_dot_q5_0_q8_0,
+        vec_dot_q5_1_q8_1: scalar::vec_dot_q5_1_q8_1,
+        vec_dot_q8_0_q8_0: neon::vec_dot_q8_0_q8_0,
+        vec_dot_q2_k_q8_k: scalar::vec_dot_q2_k_q8_k,
+        vec_dot_q3_k_q8_k: scalar::vec_dot_q3_k_q8_k,
+        vec_dot_q4_k_q8_k: neon::vec_dot_q4_k_q8_k,
+        vec_dot_q5_k_q8_k: scalar::vec_dot_q5_k_q8_k,
+        vec_dot_q6_k_q8_k: neon::vec_dot_q6_k_q8_k,
+        vec_dot_iq4_nl_q8_0: scalar::vec_dot_iq4_nl_q8_0,
+        vec_dot_iq4_xs_q8_k: scalar::vec_dot_iq4_xs_q8_k,
+        vec_dot_f16: scalar::vec_dot_f16,
+        vec_dot_bf16: scalar::vec_dot_bf16,
+        vec_dot_f32: neon::vec_dot_f32,
+        quantize_row_q8_0: scalar::quantize_row_q8_0,
+    }
+};
+
+#[cfg(target_arch = "aarch64")]
+static NEON_DOTPROD: KernelTable = {
+    use super::aarch64::neon_dotprod;
+    KernelTable {
+        tier: Tier::NeonDotprod,
+        vec_dot_q4_0_q8_0: neon_dotprod::vec_dot_q4_0_q8_0,
+        vec_dot_q4_1_q8_1: neon_dotprod::vec_dot_q4_1_q8_1,
+        vec_dot_q5_0_q8_0: neon_dotprod::vec_dot_q5_0_q8_0,
+        vec_dot_q8_0_q8_0: neon_dotprod::vec_dot_q8_0_q8_0,
+        vec_dot_q4_k_q8_k: neon_dotprod::vec_dot_q4_k_q8_k,
+        vec_dot_q6_k_q8_k: neon_dotprod::vec_dot_q6_k_q8_k,
+        ..NEON_BASE
+    }
+};
+
+#[cfg(target_arch = "aarch64")]
+static NEON: KernelTable = NEON_BASE;
 
 /// Checks that two rows hold the same number of blocks.
 fn same_blocks(w: usize, a: usize) -> Result<(), KernelError> {
@@ -235,6 +343,11 @@ impl KernelTable {
             Tier::Avx2 => Ok(&AVX2),
             #[cfg(target_arch = "x86_64")]
             Tier::Avx512 => Ok(&AVX512),
+            #[cfg(target_arch = "aarch64")]
+            Tier::Neon => Ok(&NEON),
+            #[cfg(target_arch = "aarch64")]
+            Tier::NeonDotprod => Ok(&NEON_DOTPROD),
+            #[allow(unreachable_patterns)]
             _ => Err(KernelError::TierUnavailable {
                 tier,
                 reason: "no kernels for this tier in this build",
@@ -269,6 +382,44 @@ impl KernelTable {
     checked_vec_dot!(
         /// Q4_1 weights · Q8_1 activations (see [`scalar::vec_dot_q4_1_q8_1`]).
         vec_dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1
+    );
+    checked_vec_dot!(
+        /// Q5_0 weights · Q8_0 activations (see [`scalar::vec_dot_q5_0_q8_0`]).
+        vec_dot_q5_0_q8_0, BlockQ5_0, BlockQ8_0
+    );
+    checked_vec_dot!(
+        /// Q5_1 weights · Q8_1 activations (see [`scalar::vec_dot_q5_1_q8_1`]).
+        vec_dot_q5_1_q8_1, BlockQ5_1, BlockQ8_1
+    );
+    checked_vec_dot!(
+        /// Q2_K weights · Q8_K activations (see [`scalar::vec_dot_q2_k_q8_k`]).
+        vec_dot_q2_k_q8_k, BlockQ2K, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// Q3_K weights · Q8_K activations (see [`scalar::vec_dot_q3_k_q8_k`]).
+        vec_dot_q3_k_q8_k, BlockQ3K, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// Q5_K weights · Q8_K activations (see [`scalar::vec_dot_q5_k_q8_k`]).
+        vec_dot_q5_k_q8_k, BlockQ5K, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// IQ4_NL weights · Q8_0 activations (see [`scalar::vec_dot_iq4_nl_q8_0`]).
+        vec_dot_iq4_nl_q8_0, BlockIQ4_NL, BlockQ8_0
+    );
+    checked_vec_dot!(
+        /// IQ4_XS weights · Q8_K activations (see [`scalar::vec_dot_iq4_xs_q8_k`]).
+        vec_dot_iq4_xs_q8_k, BlockIQ4_XS, BlockQ8K
+    );
+    checked_vec_dot!(
+        /// F16 weights · F16 activations, as little-endian bit pairs (see
+        /// [`scalar::vec_dot_f16`]).
+        vec_dot_f16, [u8; 2], [u8; 2]
+    );
+    checked_vec_dot!(
+        /// BF16 weights · BF16 activations, as little-endian bit pairs (see
+        /// [`scalar::vec_dot_bf16`]).
+        vec_dot_bf16, [u8; 2], [u8; 2]
     );
     checked_vec_dot!(
         /// Q8_0 weights · Q8_0 activations (see [`scalar::vec_dot_q8_0_q8_0`]).
@@ -362,9 +513,18 @@ impl KernelTable {
         match weight {
             GgmlType::Q4_0 => call(self.vec_dot_q4_0_q8_0, w, a, n),
             GgmlType::Q4_1 => call(self.vec_dot_q4_1_q8_1, w, a, n),
+            GgmlType::Q5_0 => call(self.vec_dot_q5_0_q8_0, w, a, n),
+            GgmlType::Q5_1 => call(self.vec_dot_q5_1_q8_1, w, a, n),
             GgmlType::Q8_0 => call(self.vec_dot_q8_0_q8_0, w, a, n),
+            GgmlType::Q2_K => call(self.vec_dot_q2_k_q8_k, w, a, n),
+            GgmlType::Q3_K => call(self.vec_dot_q3_k_q8_k, w, a, n),
             GgmlType::Q4_K => call(self.vec_dot_q4_k_q8_k, w, a, n),
+            GgmlType::Q5_K => call(self.vec_dot_q5_k_q8_k, w, a, n),
             GgmlType::Q6_K => call(self.vec_dot_q6_k_q8_k, w, a, n),
+            GgmlType::IQ4_NL => call(self.vec_dot_iq4_nl_q8_0, w, a, n),
+            GgmlType::IQ4_XS => call(self.vec_dot_iq4_xs_q8_k, w, a, n),
+            GgmlType::F16 => call(self.vec_dot_f16, w, a, n),
+            GgmlType::BF16 => call(self.vec_dot_bf16, w, a, n),
             _ => Err(KernelError::Unsupported {
                 op: "vec_dot",
                 ty: weight,

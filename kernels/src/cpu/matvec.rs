@@ -106,9 +106,18 @@ pub fn matvec(
     match w.ty {
         GgmlType::Q4_0 => rows(table.vec_dot_q4_0_q8_0, w, &act, y, threads),
         GgmlType::Q4_1 => rows(table.vec_dot_q4_1_q8_1, w, &act, y, threads),
+        GgmlType::Q5_0 => rows(table.vec_dot_q5_0_q8_0, w, &act, y, threads),
+        GgmlType::Q5_1 => rows(table.vec_dot_q5_1_q8_1, w, &act, y, threads),
         GgmlType::Q8_0 => rows(table.vec_dot_q8_0_q8_0, w, &act, y, threads),
+        GgmlType::Q2_K => rows(table.vec_dot_q2_k_q8_k, w, &act, y, threads),
+        GgmlType::Q3_K => rows(table.vec_dot_q3_k_q8_k, w, &act, y, threads),
         GgmlType::Q4_K => rows(table.vec_dot_q4_k_q8_k, w, &act, y, threads),
+        GgmlType::Q5_K => rows(table.vec_dot_q5_k_q8_k, w, &act, y, threads),
         GgmlType::Q6_K => rows(table.vec_dot_q6_k_q8_k, w, &act, y, threads),
+        GgmlType::IQ4_NL => rows(table.vec_dot_iq4_nl_q8_0, w, &act, y, threads),
+        GgmlType::IQ4_XS => rows(table.vec_dot_iq4_xs_q8_k, w, &act, y, threads),
+        GgmlType::F16 => rows(table.vec_dot_f16, w, &act, y, threads),
+        GgmlType::BF16 => rows(table.vec_dot_bf16, w, &act, y, threads),
         ty => Err(KernelError::Unsupported { op: "matvec", ty }),
     }
 }

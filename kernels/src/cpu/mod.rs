@@ -1,5 +1,7 @@
 //! CPU kernels: scalar references, SIMD versions, and the run-time dispatch between them.
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 mod activation;
 mod dispatch;
 mod matvec;

@@ -3,9 +3,19 @@
 #![allow(dead_code)]
 
 use edge_kernels::{GgmlType, KernelTable, Tier};
-use edge_quant::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ8_0, BlockQ8_1};
+use edge_quant::k_quants::{BlockQ2K, BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use proptest::prelude::*;
+
+/// `default` proptest cases, or `PROPTEST_CASES` if that is set (the aarch64 run under
+/// qemu sets it lower); `with_cases` alone would ignore the variable.
+pub fn config(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig::with_cases(cases)
+}
 
 /// Every tier this CPU can run, scalar first.
 pub fn available_tables() -> Vec<&'static KernelTable> {
@@ -162,6 +172,91 @@ pub fn bound_q6_k(w: &[BlockQ6K], a: &[BlockQ8K]) -> f64 {
                 s += (i64::from(bw.scale(e / 16)) * q * i64::from(ba.q(e))).abs();
             }
             (f16(bw.d) * f64::from(ba.d())).abs() * s as f64
+        })
+        .sum()
+}
+
+/// Σ|w_i·a_i| over the rows decoded by edge-quant's reference dequantizers: the bound
+/// for formats without a separately stored min/offset term.
+pub fn bound_dequantized<W: bytemuck::Pod, A: bytemuck::Pod>(
+    wty: GgmlType,
+    w: &[W],
+    aty: GgmlType,
+    a: &[A],
+) -> f64 {
+    let decode = |ty: GgmlType, bytes: &[u8]| {
+        let mut out = vec![0f32; bytes.len() / ty.type_size() * ty.block_size()];
+        edge_quant::dequantize(ty, bytes, &mut out).unwrap();
+        out
+    };
+    let wd = decode(wty, bytemuck::cast_slice(w));
+    let ad = decode(aty, bytemuck::cast_slice(a));
+    wd.iter()
+        .zip(&ad)
+        .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
+        .sum()
+}
+
+/// The 5-bit quant `i` of a Q5_0/Q5_1 block.
+fn q5(qs: &[u8; 16], qh: [u8; 4], i: usize) -> i64 {
+    let nib = if i < 16 { qs[i] & 15 } else { qs[i - 16] >> 4 };
+    i64::from(nib) | i64::from((u32::from_le_bytes(qh) >> i) & 1) << 4
+}
+
+/// Σ over blocks of |d_w·d_a|·Σ|q·y| + |m·s|.
+pub fn bound_q5_1(w: &[BlockQ5_1], a: &[BlockQ8_1]) -> f64 {
+    w.iter()
+        .zip(a)
+        .map(|(bw, ba)| {
+            let s: i64 = (0..32)
+                .map(|i| (q5(&bw.qs, bw.qh, i) * i64::from(ba.qs[i])).abs())
+                .sum();
+            (f16(bw.d) * f16(ba.d)).abs() * s as f64 + (f16(bw.m) * f16(ba.s)).abs()
+        })
+        .sum()
+}
+
+/// Σ over blocks of |d·d_a|·Σ_j sc_j·Σ|q·y| + |dmin·d_a|·Σ_j m_j·|bsum_j| (5-bit quants).
+pub fn bound_q5_k(w: &[BlockQ5K], a: &[BlockQ8K]) -> f64 {
+    w.iter()
+        .zip(a)
+        .map(|(bw, ba)| {
+            let (mut s, mut m) = (0i64, 0i64);
+            for j in 0..8 {
+                let (sc, mn) = bw.scale_min(j);
+                let (c, shift) = (j / 2, 4 * (j % 2));
+                let t: i64 = (0..32)
+                    .map(|l| {
+                        let q = ((bw.qs[32 * c + l] >> shift) & 15) | (((bw.qh[l] >> j) & 1) << 4);
+                        (i64::from(q) * i64::from(ba.q(32 * j + l))).abs()
+                    })
+                    .sum();
+                s += i64::from(sc) * t;
+                m += i64::from(mn)
+                    * (i64::from(ba.bsum(2 * j)) + i64::from(ba.bsum(2 * j + 1))).abs();
+            }
+            let da = f64::from(ba.d());
+            (f16(bw.d) * da).abs() * s as f64 + (f16(bw.dmin) * da).abs() * m as f64
+        })
+        .sum()
+}
+
+/// Σ over blocks of |d·d_a|·Σ_s sc_s·Σ|q·y| + |dmin·d_a|·Σ_s m_s·|bsum_s|.
+pub fn bound_q2_k(w: &[BlockQ2K], a: &[BlockQ8K]) -> f64 {
+    w.iter()
+        .zip(a)
+        .map(|(bw, ba)| {
+            let (mut s, mut m) = (0i64, 0i64);
+            for e in 0..256 {
+                let (h, k, l) = (e / 128, (e / 32) % 4, e % 32);
+                let q = (bw.qs[32 * h + l] >> (2 * k)) & 3;
+                s += i64::from(bw.scales[e / 16] & 15) * (i64::from(q) * i64::from(ba.q(e))).abs();
+            }
+            for j in 0..16 {
+                m += i64::from(bw.scales[j] >> 4) * i64::from(ba.bsum(j)).abs();
+            }
+            let da = f64::from(ba.d());
+            (f16(bw.d) * da).abs() * s as f64 + (f16(bw.dmin) * da).abs() * m as f64
         })
         .sum()
 }

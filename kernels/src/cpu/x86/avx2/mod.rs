@@ -4,17 +4,31 @@
 //! signed activation quants into i16 pairs (never saturating for these ranges), then
 //! pairs summed into i32 lanes, converted to f32 and scaled with one FMA per block.
 
+mod f16;
 mod f32;
+mod iq4;
+mod q2_k;
+mod q3_k;
 mod q4_0;
 mod q4_1;
 mod q4_k;
+mod q5_0;
+mod q5_1;
+mod q5_k;
 mod q6_k;
 mod q8_0;
 
+pub use self::f16::{vec_dot_bf16, vec_dot_f16};
 pub use self::f32::vec_dot_f32;
+pub use iq4::{vec_dot_iq4_nl_q8_0, vec_dot_iq4_xs_q8_k};
+pub use q2_k::vec_dot_q2_k_q8_k;
+pub use q3_k::vec_dot_q3_k_q8_k;
 pub use q4_0::vec_dot_q4_0_q8_0;
 pub use q4_1::vec_dot_q4_1_q8_1;
 pub use q4_k::vec_dot_q4_k_q8_k;
+pub use q5_0::vec_dot_q5_0_q8_0;
+pub use q5_1::vec_dot_q5_1_q8_1;
+pub use q5_k::vec_dot_q5_k_q8_k;
 pub use q6_k::vec_dot_q6_k_q8_k;
 pub use q8_0::{quantize_row_q8_0, vec_dot_q8_0_q8_0};
 
@@ -63,4 +77,25 @@ pub(crate) fn load32<T: bytemuck::Pod>(b: &[T; 32]) -> __m256i {
     // SAFETY: `b` is 32 readable bytes (T is one byte); `loadu` has no alignment
     // requirement.
     unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+}
+
+/// The fifth bits of a Q5_0/Q5_1 block as bytes: byte `i` is `0x10` if bit `i` of the
+/// little-endian `qh` word is set, else 0 (element order matching [`unpack_nibbles`]).
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(crate) fn fifth_bits(qh: [u8; 4]) -> __m256i {
+    let v = _mm256_set1_epi32(i32::from_le_bytes(qh));
+    // Byte i takes byte i / 8 of `qh` (both 128-bit lanes hold the whole word).
+    let spread = _mm256_shuffle_epi8(
+        v,
+        _mm256_set_epi64x(
+            0x0303_0303_0303_0303,
+            0x0202_0202_0202_0202,
+            0x0101_0101_0101_0101,
+            0,
+        ),
+    );
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
 }

@@ -7,7 +7,7 @@ use edge_quant::legacy::{BlockQ8_0, QK};
 /// Both 16-byte halves of `v`, sign-extended to i16.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn widen_i8(v: __m256i) -> (__m256i, __m256i) {
+pub(crate) fn widen_i8(v: __m256i) -> (__m256i, __m256i) {
     (
         _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)),
         _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)),
