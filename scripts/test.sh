@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh
 #
-# Installs: Debian packages the build needs, the `gguf` Python package (llama.cpp's gguf-py,
+# Installs: Debian packages the build needs (plus the aarch64 cross toolchain and qemu-user,
+# by scripts/test-aarch64.sh), the `gguf` Python package (llama.cpp's gguf-py,
 # the independent reference some tests run), and the test models (scripts/fetch-models.sh).
 # EDGE_CI=1 makes a missing model or missing Python reference a failure instead of a skip.
 set -euo pipefail
@@ -33,5 +34,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests"
 EDGE_CI=1 cargo test --workspace --quiet
+
+step "aarch64: NEON kernels and their tests under qemu-user"
+scripts/test-aarch64.sh
 
 step "all tests passed"
