@@ -1,24 +1,38 @@
 //! `edge-run`: the command line of edge. Each subcommand lives in its own module; this file
 //! only parses arguments, dispatches, and turns errors into one `error:` line and exit 1.
+//!
+//! Generation is the default action: `edge-run [MODEL] -p TEXT` needs no subcommand.
 
+mod bench;
 mod fmt;
+mod generate;
 mod info;
+mod interactive;
 mod model_file;
+mod models;
 mod output;
+mod perplexity;
+mod prompt;
 mod quantize;
+mod tokenize;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Run and manage on-device generative models.
+///
+/// Without a subcommand, generates text: `edge-run model.gguf -p "Hello"`.
 #[derive(Debug, Parser)]
-#[command(name = "edge-run", version, arg_required_else_help = true)]
-// Generation (`edge-run MODEL -p PROMPT`) will be the default action: its arguments will
-// sit here, beside the subcommand, with `args_conflicts_with_subcommands`.
+#[command(name = "edge-run", version)]
+// A first word that names a subcommand is the subcommand; anything else is a MODEL path
+// and generation arguments.
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    generate: generate::GenerateArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,15 +41,37 @@ enum Command {
     Info(info::InfoArgs),
     /// Quantize a GGUF model to another type or llama.cpp mix.
     Quantize(quantize::QuantizeArgs),
+    /// Print the token ids of a text as a JSON list.
+    Tokenize(tokenize::TokenizeArgs),
+    /// Perplexity of a model on a text file.
+    Perplexity(perplexity::PerplexityArgs),
+    /// Prompt-processing and generation speed (like llama-bench).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     // Usage errors exit with clap's code 2 from here.
     let cli = Cli::parse();
+    if let Some(model) = &cli.generate.model {
+        if looks_like_a_mistyped_subcommand(model) {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::InvalidSubcommand,
+                    format!(
+                        "unrecognized subcommand '{}' (nor is it a model file)",
+                        model.display()
+                    ),
+                )
+                .exit();
+        }
+    }
     let result = match &cli.command {
         Some(Command::Info(args)) => info::run(args),
         Some(Command::Quantize(args)) => quantize::run(args),
-        None => Ok(()),
+        Some(Command::Tokenize(args)) => tokenize::run(args),
+        Some(Command::Perplexity(args)) => perplexity::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        None => generate::run(&cli.generate),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,4 +81,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A bare word that is no file (`edge-run tokenzie …`) was meant as a subcommand, not as
+/// the MODEL of the default action: say so as a usage error rather than "file not found".
+fn looks_like_a_mistyped_subcommand(model: &Path) -> bool {
+    !model.exists() && model.extension().is_none() && model.components().count() == 1
 }

@@ -1,7 +1,8 @@
 //! edge-runtime: running models on the device.
 //!
-//! For now this crate holds the tokenizers ([`tokenizer`]), built from the metadata of a
-//! GGUF file; model graphs, sampling and the KV cache come next.
+//! This crate holds the tokenizers ([`tokenizer`]), built from the metadata of a GGUF file,
+//! and the LLM forward pass ([`llm`]: load a model, evaluate tokens in a session with its
+//! KV cache) on a [`device::Device`].
 //!
 //! ```no_run
 //! use edge_formats::GgufFile;
@@ -16,4 +17,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod chat;
+pub mod device;
+pub mod generate;
+pub mod llm;
+pub mod sampling;
 pub mod tokenizer;

@@ -87,3 +87,26 @@ pub fn tiny_f32_model(path: &Path) {
     }
     w.commit().unwrap();
 }
+
+/// `shared/reference` beside the repository; `None` (after a message) when absent, a
+/// failure under `EDGE_CI=1`.
+pub fn reference_dir() -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        !edge_tests::strict(),
+        "reference directory {} missing (EDGE_CI=1)",
+        dir.display()
+    );
+    eprintln!("skipping: {} not found", dir.display());
+    None
+}
+
+/// llama.cpp's reference outputs for test model `key`.
+pub fn llama_cpp_reference(key: &str) -> Option<serde_json::Value> {
+    let path = reference_dir()?.join(format!("llama.cpp/{key}.json"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Some(serde_json::from_slice(&bytes).expect("reference JSON"))
+}

@@ -1,0 +1,108 @@
+//! `edge-run perplexity` against llama.cpp's reference perplexity, and `edge-run bench`'s
+//! JSON.
+
+mod common;
+
+use common::{clean_error, edge_run, llama_cpp_reference, ok, reference_dir};
+use serde_json::Value as Json;
+
+#[test]
+fn smollm2_perplexity_is_within_1_percent_of_llama_cpp() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let Some(reference) = llama_cpp_reference("smollm2") else {
+        return;
+    };
+    let Some(dir) = reference_dir() else { return };
+    let file = dir.join("inputs/perplexity-apache-2.0.txt");
+    let out = ok(&edge_run([
+        "perplexity".as_ref(),
+        model.as_os_str(),
+        "-f".as_ref(),
+        file.as_os_str(),
+        "-c".as_ref(),
+        "512".as_ref(),
+        "--chunks".as_ref(),
+        "1".as_ref(),
+        "-t".as_ref(),
+        "2".as_ref(),
+    ]));
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("perplexity: "))
+        .unwrap_or_else(|| panic!("no perplexity line: {out}"));
+    let got: f64 = line.trim().parse().unwrap();
+    let want = reference["perplexity"][0]["perplexity"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() / want < 0.01,
+        "perplexity {got}, llama.cpp {want}"
+    );
+}
+
+#[test]
+fn perplexity_of_a_text_shorter_than_a_window_is_an_error() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let line = clean_error(&edge_run([
+        "perplexity".as_ref(),
+        model.as_os_str(),
+        "-p".as_ref(),
+        "too short".as_ref(),
+    ]));
+    assert!(line.contains("512"), "{line}");
+}
+
+#[test]
+fn bench_json_has_llama_bench_fields() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let out = ok(&edge_run([
+        "bench".as_ref(),
+        model.as_os_str(),
+        "--json".as_ref(),
+        "-p".as_ref(),
+        "16".as_ref(),
+        "-n".as_ref(),
+        "4".as_ref(),
+        "-r".as_ref(),
+        "1".as_ref(),
+    ]));
+    let rows: Vec<Json> = serde_json::from_str(&out).expect("a JSON list");
+    assert_eq!(rows.len(), 2);
+    let (pp, tg) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (pp["n_prompt"].as_u64(), pp["n_gen"].as_u64()),
+        (Some(16), Some(0))
+    );
+    assert_eq!(
+        (tg["n_prompt"].as_u64(), tg["n_gen"].as_u64()),
+        (Some(0), Some(4))
+    );
+    for row in &rows {
+        assert_eq!(row["n_threads"], 2);
+        assert!(row["avg_ts"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["stddev_ts"].as_f64().unwrap() >= 0.0, "{row}");
+    }
+}
+
+#[test]
+fn bench_table() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let out = ok(&edge_run([
+        "bench".as_ref(),
+        model.as_os_str(),
+        "-p".as_ref(),
+        "8".as_ref(),
+        "-n".as_ref(),
+        "2".as_ref(),
+        "-r".as_ref(),
+        "2".as_ref(),
+    ]));
+    assert!(out.contains("| pp8 |") && out.contains("| tg2 |"), "{out}");
+    assert!(out.contains(" ± "), "{out}");
+}
