@@ -1,0 +1,124 @@
+//! [`Session`]: one sequence being evaluated, with its KV cache.
+
+use super::forward::{forward, Scratch};
+use super::kv_cache::KvCache;
+use super::{LlmError, Model};
+
+/// A sequence of tokens evaluated by a [`Model`]: the keys and values of every token so far
+/// (an f16 KV cache of `n_ctx` positions) and the logits of the last one.
+///
+/// Sessions are independent; each borrows the model immutably.
+#[derive(Debug)]
+pub struct Session<'m> {
+    model: &'m Model,
+    cache: KvCache,
+    scratch: Scratch,
+    logits: Vec<f32>,
+    n_past: usize,
+}
+
+impl<'m> Session<'m> {
+    pub(crate) fn new(model: &'m Model, n_ctx: usize) -> Result<Session<'m>, LlmError> {
+        let hp = model.hparams();
+        let cache = KvCache::new(hp.n_layer, hp.n_head_kv, hp.head_dim, n_ctx)?;
+        Ok(Session {
+            model,
+            cache,
+            scratch: Scratch::new(hp),
+            logits: vec![0.0; hp.n_vocab],
+            n_past: 0,
+        })
+    }
+
+    /// The model this session runs.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Appends `tokens` at the current position and returns the logits of the LAST one
+    /// (`n_vocab` values).
+    ///
+    /// Nothing is evaluated, and the session is unchanged, if `tokens` is empty, holds an
+    /// id outside the vocabulary, or does not fit in the remaining context.
+    pub fn eval(&mut self, tokens: &[u32]) -> Result<&[f32], LlmError> {
+        self.check(tokens)?;
+        let cx = self.model.ctx();
+        let last = tokens.len() - 1;
+        for (i, &t) in tokens.iter().enumerate() {
+            let logits = (i == last).then_some(self.logits.as_mut_slice());
+            forward(
+                &cx,
+                &mut self.cache,
+                &mut self.scratch,
+                t,
+                self.n_past,
+                logits,
+            )?;
+            self.n_past += 1;
+        }
+        Ok(&self.logits)
+    }
+
+    /// Appends `tokens` and returns the logits of EVERY one (`tokens.len() · n_vocab`
+    /// values, token-major), e.g. for perplexity.
+    pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>, LlmError> {
+        self.check(tokens)?;
+        let n_vocab = self.logits.len();
+        let mut all = Vec::with_capacity(tokens.len() * n_vocab);
+        let cx = self.model.ctx();
+        for &t in tokens {
+            forward(
+                &cx,
+                &mut self.cache,
+                &mut self.scratch,
+                t,
+                self.n_past,
+                Some(&mut self.logits),
+            )?;
+            self.n_past += 1;
+            all.extend_from_slice(&self.logits);
+        }
+        Ok(all)
+    }
+
+    /// The logits of the last token evaluated (zeros before the first `eval`).
+    pub fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+
+    /// Number of tokens evaluated so far (the position of the next one).
+    pub fn n_past(&self) -> usize {
+        self.n_past
+    }
+
+    /// Capacity of the context in tokens.
+    pub fn n_ctx(&self) -> usize {
+        self.cache.n_ctx()
+    }
+
+    /// Forgets every token, keeping the allocated cache.
+    pub fn reset(&mut self) {
+        self.n_past = 0;
+    }
+
+    /// Forgets the tokens from position `n` on (no-op if `n ≥ n_past`), e.g. to rewind a
+    /// chat to a shared prefix.
+    pub fn truncate(&mut self, n: usize) {
+        self.n_past = self.n_past.min(n);
+    }
+
+    fn check(&self, tokens: &[u32]) -> Result<(), LlmError> {
+        if tokens.is_empty() {
+            return Err(LlmError::EmptyInput);
+        }
+        let n_vocab = self.logits.len();
+        if let Some(&id) = tokens.iter().find(|&&t| t as usize >= n_vocab) {
+            return Err(LlmError::TokenOutOfRange { id, n_vocab });
+        }
+        let n_ctx = self.n_ctx();
+        if tokens.len() > n_ctx - self.n_past {
+            return Err(LlmError::ContextFull { n_ctx });
+        }
+        Ok(())
+    }
+}
