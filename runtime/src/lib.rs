@@ -1,8 +1,9 @@
 //! edge-runtime: running models on the device.
 //!
 //! This crate holds the tokenizers ([`tokenizer`]), built from the metadata of a GGUF file,
-//! and the LLM forward pass ([`llm`]: load a model, evaluate tokens in a session with its
-//! KV cache) on a [`device::Device`].
+//! the LLM forward pass ([`llm`]: load a model, evaluate tokens in a session with its
+//! KV cache) on a [`device::Device`], the sampling chain ([`sampling`]), chat templates
+//! ([`chat`]) and the generation loop that ties them together ([`generate`]).
 //!
 //! ```no_run
 //! use edge_formats::GgufFile;
