@@ -6,7 +6,7 @@
 //! they run on 2048×640 only.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use edge_kernels::{matvec, GgmlType, KernelTable, QuantMatrix, Tier};
+use edge_kernels::{matvec, GgmlType, KernelTable, Pool, QuantMatrix, Tier};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
         GgmlType::F16,
         GgmlType::BF16,
     ];
+    let single = Pool::single();
     let mut group = c.benchmark_group("matvec_1thread");
     group
         .warm_up_time(Duration::from_millis(300))
@@ -63,7 +64,7 @@ fn bench(c: &mut Criterion) {
                 let mut y = vec![0f32; rows];
                 let id = BenchmarkId::new(format!("{ty:?}/{tier}"), format!("{cols}x{rows}"));
                 group.bench_function(id, |b| {
-                    b.iter(|| matvec(table, &w, black_box(&x), &mut y, 1).expect("matvec"))
+                    b.iter(|| matvec(table, &w, black_box(&x), &mut y, &single).expect("matvec"))
                 });
             }
         }

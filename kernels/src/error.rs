@@ -47,6 +47,9 @@ pub enum KernelError {
         /// `"bytes"`, `"blocks"` or `"elements"`.
         unit: &'static str,
     },
+    /// The operating system refused to start a thread of a [`Pool`](crate::cpu::Pool).
+    #[error("could not start a worker thread: {0}")]
+    ThreadSpawn(String),
     /// `rows × cols` does not fit in memory sizes.
     #[error("matrix of {rows} x {cols} overflows usize")]
     Overflow {

@@ -13,7 +13,8 @@
 
 pub mod cpu;
 mod error;
+pub mod ops;
 
-pub use cpu::{activation_type, matvec, select_tier, KernelTable, QuantMatrix, Tier};
+pub use cpu::{activation_type, matmul, matvec, select_tier, KernelTable, Pool, QuantMatrix, Tier};
 pub use edge_formats::GgmlType;
 pub use error::KernelError;

@@ -3,7 +3,9 @@
 
 mod common;
 
-use edge_kernels::{activation_type, matvec, GgmlType, KernelError, KernelTable, QuantMatrix};
+use edge_kernels::{
+    activation_type, matvec, GgmlType, KernelError, KernelTable, Pool, QuantMatrix,
+};
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n)
@@ -15,6 +17,7 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 fn rows_equal_vec_dot_for_every_type_and_tier() {
     let (rows, cols) = (37, 512);
     let x = values(cols, 7);
+    let (one, four) = (Pool::single(), Pool::new(4).unwrap());
     for ty in [
         GgmlType::Q4_0,
         GgmlType::Q4_1,
@@ -41,8 +44,8 @@ fn rows_equal_vec_dot_for_every_type_and_tier() {
             t.quantize_activation(ty, &x, &mut a).unwrap();
             let mut y1 = vec![0f32; rows];
             let mut y4 = vec![f32::NAN; rows];
-            matvec(t, &w, &x, &mut y1, 1).unwrap();
-            matvec(t, &w, &x, &mut y4, 4).unwrap();
+            matvec(t, &w, &x, &mut y1, &one).unwrap();
+            matvec(t, &w, &x, &mut y4, &four).unwrap();
             assert_eq!(y1, y4, "{ty:?} {}: threads changed the result", t.tier());
             for (r, y) in y1.iter().enumerate() {
                 let want = t
@@ -76,15 +79,16 @@ fn wrong_lengths_are_errors() {
     ));
     let w = QuantMatrix::new(GgmlType::Q4_0, 2, 32, &data).unwrap();
     let mut y = [0f32; 2];
+    let (one, eight) = (Pool::single(), Pool::new(8).unwrap());
     assert!(matches!(
-        matvec(t, &w, &[0.0; 31], &mut y, 1),
+        matvec(t, &w, &[0.0; 31], &mut y, &one),
         Err(KernelError::BadLength { .. })
     ));
     assert!(matches!(
-        matvec(t, &w, &[0.0; 32], &mut y[..1], 1),
+        matvec(t, &w, &[0.0; 32], &mut y[..1], &one),
         Err(KernelError::BadLength { .. })
     ));
-    matvec(t, &w, &[1.0; 32], &mut y, 8).unwrap();
+    matvec(t, &w, &[1.0; 32], &mut y, &eight).unwrap();
     assert_eq!(y, [0.0, 0.0]);
 
     // vec_dot entry points.

@@ -5,10 +5,12 @@ mod aarch64;
 mod activation;
 mod dispatch;
 mod matvec;
+mod pool;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use activation::activation_type;
 pub use dispatch::{best_tier, parse_tier, select_tier, KernelTable, Tier, TIER_ENV};
-pub use matvec::{matvec, QuantMatrix};
+pub use matvec::{matmul, matvec, QuantMatrix};
+pub use pool::Pool;

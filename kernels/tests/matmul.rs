@@ -1,0 +1,130 @@
+//! matmul equals one matvec per activation row bit for bit, on any number of threads;
+//! matvec on a pool equals the single-threaded result; wrong lengths are typed errors.
+
+mod common;
+
+use edge_kernels::{matmul, matvec, GgmlType, KernelError, KernelTable, Pool, QuantMatrix};
+
+const TYPES: [GgmlType; 14] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::F16,
+    GgmlType::BF16,
+];
+
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32 - 0.5)
+        .collect()
+}
+
+fn weights(ty: GgmlType, rows: usize, cols: usize) -> Vec<u8> {
+    let mut data = vec![0u8; rows * (cols / ty.block_size() * ty.type_size())];
+    edge_quant::quantize(ty, &values(rows * cols, 3), &mut data).unwrap();
+    data
+}
+
+#[test]
+fn matmul_equals_one_matvec_per_row() {
+    // 67 rows: not a multiple of the 4-row tile; 13 tokens: not a multiple of 8.
+    let (rows, cols) = (67, 256);
+    let pools = [Pool::single(), Pool::new(2).unwrap(), Pool::new(3).unwrap()];
+    for ty in TYPES {
+        let data = weights(ty, rows, cols);
+        let w = QuantMatrix::new(ty, rows, cols, &data).unwrap();
+        for t in common::available_tables() {
+            for n in [1, 3, 8, 13] {
+                let xs = values(n * cols, n as u32);
+                let mut want = vec![0f32; n * rows];
+                for (x, y) in xs.chunks_exact(cols).zip(want.chunks_exact_mut(rows)) {
+                    matvec(t, &w, x, y, &pools[0]).unwrap();
+                }
+                for pool in &pools {
+                    let mut ys = vec![f32::NAN; n * rows];
+                    matmul(t, &w, &xs, &mut ys, pool).unwrap();
+                    let same = ys
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "{ty:?} {} n={n} threads={}: matmul differs from matvec",
+                        t.tier(),
+                        pool.threads()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn matvec_on_a_pool_equals_single_threaded() {
+    // Large enough that the rows are split into many tasks.
+    let (rows, cols) = (1000, 512);
+    let x = values(cols, 11);
+    let single = Pool::single();
+    let pools: Vec<Pool> = (2..=4).map(|n| Pool::new(n).unwrap()).collect();
+    for ty in TYPES {
+        let data = weights(ty, rows, cols);
+        let w = QuantMatrix::new(ty, rows, cols, &data).unwrap();
+        for t in common::available_tables() {
+            let mut want = vec![0f32; rows];
+            matvec(t, &w, &x, &mut want, &single).unwrap();
+            for pool in &pools {
+                for _ in 0..20 {
+                    let mut y = vec![f32::NAN; rows];
+                    matvec(t, &w, &x, &mut y, pool).unwrap();
+                    let same = y.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{ty:?} {} threads={}", t.tier(), pool.threads());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_wrong_lengths_are_errors() {
+    let t = KernelTable::best();
+    let pool = Pool::new(2).unwrap();
+    let data = vec![0u8; 2 * 18];
+    let w = QuantMatrix::new(GgmlType::Q4_0, 2, 32, &data).unwrap();
+    let mut ys = [0f32; 6];
+    // 3 tokens of 32 need 6 outputs.
+    matmul(t, &w, &[1.0; 96], &mut ys, &pool).unwrap();
+    assert_eq!(ys, [0.0; 6]);
+    assert!(matches!(
+        matmul(t, &w, &[1.0; 95], &mut ys, &pool),
+        Err(KernelError::BadLength { .. })
+    ));
+    assert!(matches!(
+        matmul(t, &w, &[1.0; 64], &mut ys, &pool),
+        Err(KernelError::BadLength { .. })
+    ));
+    assert!(matches!(
+        matmul(t, &w, &[1.0; 96], &mut ys[..5], &pool),
+        Err(KernelError::BadLength { .. })
+    ));
+    // No tokens: nothing to do.
+    matmul(t, &w, &[], &mut [], &pool).unwrap();
+    // Zero columns: every output is 0, the batch size is taken from the output.
+    let empty = QuantMatrix::new(GgmlType::Q4_0, 2, 0, &[]).unwrap();
+    let mut ys = [f32::NAN; 4];
+    matmul(t, &empty, &[], &mut ys, &pool).unwrap();
+    assert_eq!(ys, [0.0; 4]);
+    let mut ys = [f32::NAN; 3];
+    assert!(matches!(
+        matmul(t, &empty, &[], &mut ys, &pool),
+        Err(KernelError::BadLength { .. })
+    ));
+}
