@@ -19,7 +19,7 @@ mixes=("$@")
 llama="$(benches/llamacpp-build.sh)"
 command -v /usr/bin/time >/dev/null 2>&1 || apt-get install -y -q time >/dev/null
 cargo build --release -q -p edge-cli
-edge=target/release/edge-run
+edge="${CARGO_TARGET_DIR:-target}/release/edge-run"
 text="$(cd .. && pwd)/shared/reference/inputs/perplexity-apache-2.0.txt"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

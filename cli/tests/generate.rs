@@ -22,7 +22,9 @@ fn u64s(v: &Json) -> Vec<u64> {
     serde_json::from_value(v.clone()).unwrap()
 }
 
-/// The first 8 greedy tokens of the first reference prompt equal llama.cpp's.
+/// The first 8 greedy tokens of the first reference prompt equal llama.cpp's, up to the first
+/// step where llama.cpp's own best-vs-second logit margin is below 0.5 (a near-tie that a
+/// correct runtime may break the other way).
 fn greedy_matches_llama_cpp(key: &str) {
     let Some(model) = edge_tests::model(key) else {
         return;
@@ -46,7 +48,12 @@ fn greedy_matches_llama_cpp(key: &str) {
         tokens.len()
     );
     let want = u64s(&prompt["greedy"]);
-    assert_eq!(tokens[..8], want[..8], "{key} greedy tokens");
+    let margins = prompt["greedy_margin"].as_array().unwrap();
+    let n = margins
+        .iter()
+        .position(|m| m.as_f64().unwrap() < 0.5)
+        .map_or(8, |tie| tie.min(8));
+    assert_eq!(tokens[..n], want[..n], "{key} greedy tokens");
     let t = &out["timings"];
     assert_eq!(t["n_prompt"], prompt["tokens"].as_array().unwrap().len());
     assert_eq!(t["n_gen"], 16);
@@ -59,7 +66,6 @@ fn smollm2_greedy_matches_llama_cpp() {
 }
 
 #[test]
-#[ignore = "the gemma3 forward pass is not in edge-runtime yet (llm supports llama only)"]
 fn gemma3_greedy_matches_llama_cpp() {
     greedy_matches_llama_cpp("gemma3");
 }

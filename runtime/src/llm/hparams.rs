@@ -237,7 +237,7 @@ fn rope_freq_scale(m: &Meta<'_>) -> Result<f32, LlmError> {
     match m.opt_f32("rope.scaling.factor")? {
         // llama.cpp reads a factor of 0 as "no scaling".
         None => Ok(1.0),
-        Some(f) if f == 0.0 => Ok(1.0),
+        Some(0.0) => Ok(1.0),
         Some(f) if f.is_finite() && f > 0.0 => Ok(1.0 / f),
         Some(f) => Err(m.bad(
             "rope.scaling.factor",
@@ -282,7 +282,7 @@ fn gemma3_extras(
     };
     let softcap = match m.opt_f32("final_logit_softcapping")? {
         None => None,
-        Some(c) if c == 0.0 => None,
+        Some(0.0) => None,
         Some(c) if c.is_finite() && c > 0.0 => Some(c),
         Some(c) => {
             return Err(m.bad(
