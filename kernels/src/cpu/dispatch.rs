@@ -4,11 +4,13 @@
 
 use super::activation::activation_type;
 use super::scalar;
+use crate::ops::attention;
 use crate::KernelError;
 use edge_formats::GgmlType;
 use edge_quant::iq4::{BlockIQ4_NL, BlockIQ4_XS};
 use edge_quant::k_quants::{BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ8_1};
+use half::f16;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -171,7 +173,12 @@ pub struct KernelTable {
     pub(crate) vec_dot_bf16: VecDot<[u8; 2], [u8; 2]>,
     pub(crate) vec_dot_f32: VecDot<f32, f32>,
     pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
+    pub(crate) attend: Attend,
 }
+
+/// Single-query attention over an f16 KV cache, lengths already checked (see
+/// [`crate::ops::attend`]).
+pub(crate) type Attend = unsafe fn(&[f32], &[f16], &[f16], f32, &mut [f16], &mut [f32]);
 
 static SCALAR: KernelTable = KernelTable {
     tier: Tier::Scalar,
@@ -191,6 +198,7 @@ static SCALAR: KernelTable = KernelTable {
     vec_dot_bf16: scalar::vec_dot_bf16,
     vec_dot_f32: scalar::vec_dot_f32,
     quantize_row_q8_0: scalar::quantize_row_q8_0,
+    attend: attention::attend_unchecked,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -214,6 +222,7 @@ static AVX2: KernelTable = {
         vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
+        attend: avx2::attend,
     }
 };
 
@@ -238,6 +247,7 @@ static AVX512: KernelTable = {
         vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
+        attend: avx512::attend,
     }
 };
 
@@ -263,6 +273,7 @@ const NEON_BASE: KernelTable = {
         vec_dot_bf16: scalar::vec_dot_bf16,
         vec_dot_f32: neon::vec_dot_f32,
         quantize_row_q8_0: scalar::quantize_row_q8_0,
+        attend: attention::attend_unchecked,
     }
 };
 
@@ -373,6 +384,26 @@ impl KernelTable {
     /// The tier these kernels belong to.
     pub fn tier(&self) -> Tier {
         self.tier
+    }
+
+    /// [`crate::ops::attend`] with this tier's kernels: one query head attending to the
+    /// cached keys and values (same arguments, same checks). The value accumulation
+    /// rounds to f16 exactly as the scalar version does; only the f32 summation order of
+    /// the query·key products differs between tiers.
+    pub fn attend(
+        &self,
+        q: &[f32],
+        keys: &[f16],
+        values: &[f16],
+        scale: f32,
+        acc: &mut [f16],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        attention::check_attend(q, keys, values, acc, out)?;
+        // SAFETY: `self` was built for a tier whose features this CPU has (`for_tier`
+        // checked), and the lengths were checked just above.
+        unsafe { (self.attend)(q, keys, values, scale, acc, out) };
+        Ok(())
     }
 
     checked_vec_dot!(

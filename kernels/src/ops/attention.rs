@@ -23,6 +23,19 @@ pub fn attend(
     acc: &mut [f16],
     out: &mut [f32],
 ) -> Result<(), KernelError> {
+    check_attend(q, keys, values, acc, out)?;
+    attend_unchecked(q, keys, values, scale, acc, out);
+    Ok(())
+}
+
+/// The length checks of [`attend`], shared by every tier's version of it.
+pub(crate) fn check_attend(
+    q: &[f32],
+    keys: &[f16],
+    values: &[f16],
+    acc: &[f16],
+    out: &[f32],
+) -> Result<(), KernelError> {
     let d = q.len();
     check_len("attention values", keys.len(), values.len())?;
     check_len("attention accumulator", d, acc.len())?;
@@ -35,10 +48,66 @@ pub fn attend(
             unit: "elements",
         });
     }
+    Ok(())
+}
+
+/// The scalar twin of the SIMD attention kernels: [`attend`] after its checks.
+pub(crate) fn attend_unchecked(
+    q: &[f32],
+    keys: &[f16],
+    values: &[f16],
+    scale: f32,
+    acc: &mut [f16],
+    out: &mut [f32],
+) {
+    online_attend(
+        q,
+        keys,
+        values,
+        scale,
+        acc,
+        out,
+        |q, k| k.iter().zip(q).map(|(k, &q)| k.to_f32() * q).sum::<f32>(),
+        |acc, s| {
+            acc.iter_mut()
+                .for_each(|a| *a = f16::from_f32(a.to_f32() * s))
+        },
+        |acc, v, w| {
+            acc.iter_mut()
+                .zip(v)
+                .for_each(|(a, v)| *a = f16::from_f32(a.to_f32() + v.to_f32() * w))
+        },
+    );
+}
+
+/// The online-softmax loop of [`attend`] (lengths already checked), with its three inner
+/// loops supplied by the caller so that each tier inlines its own:
+///
+/// - `dot(q, k)`: `Σ q[i]·k[i]` over one cached key row;
+/// - `scale_acc(acc, s)`: `acc[i] = f16(acc[i]·s)`;
+/// - `mad(acc, v, w)`: `acc[i] = f16(acc[i] + v[i]·w)`, the product and sum in f32.
+///
+/// The two accumulator updates round exactly as written (f32 multiply, f32 add, one
+/// rounding to nearest f16), so every tier's value accumulation is bit-identical to the
+/// scalar one; only the order of the f32 additions in `dot` differs between tiers.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn online_attend(
+    q: &[f32],
+    keys: &[f16],
+    values: &[f16],
+    scale: f32,
+    acc: &mut [f16],
+    out: &mut [f32],
+    dot: impl Fn(&[f32], &[f16]) -> f32,
+    scale_acc: impl Fn(&mut [f16], f32),
+    mad: impl Fn(&mut [f16], &[f16], f32),
+) {
+    let d = q.len();
     acc.fill(f16::ZERO);
     let (mut max, mut sum) = (f32::NEG_INFINITY, 0.0f32);
     for (k, v) in keys.chunks_exact(d).zip(values.chunks_exact(d)) {
-        let score = scale * k.iter().zip(q).map(|(k, &q)| k.to_f32() * q).sum::<f32>();
+        let score = scale * dot(q, k);
         // `rescale` shrinks what was accumulated under the old maximum; `weight` is this
         // position's share under the current one.
         let (rescale, weight) = if score > max {
@@ -49,18 +118,14 @@ pub fn attend(
             (1.0, (score - max).exp())
         };
         if rescale != 1.0 {
-            acc.iter_mut()
-                .for_each(|a| *a = f16::from_f32(a.to_f32() * rescale));
+            scale_acc(acc, rescale);
         }
-        acc.iter_mut()
-            .zip(v)
-            .for_each(|(a, v)| *a = f16::from_f32(a.to_f32() + v.to_f32() * weight));
+        mad(acc, v, weight);
         sum = sum * rescale + weight;
     }
     out.iter_mut()
         .zip(acc.iter())
         .for_each(|(o, a)| *o = a.to_f32() / sum);
-    Ok(())
 }
 
 #[cfg(test)]

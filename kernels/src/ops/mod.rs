@@ -6,7 +6,7 @@
 //! keys and values), check their lengths once and return a [`KernelError`] on a mismatch,
 //! so a caller's bug shows up as an error rather than silently truncated output.
 
-mod attention;
+pub(crate) mod attention;
 mod glu;
 mod norm;
 mod rope;

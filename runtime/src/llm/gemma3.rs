@@ -160,7 +160,7 @@ pub(crate) fn forward(
                 .enumerate()
         {
             let (keys, values) = cache.head(l, h / group, first..pos + 1);
-            ops::attend(qh, keys, values, 1.0, &mut s.acc, out)?;
+            cx.table.attend(qh, keys, values, 1.0, &mut s.acc, out)?;
         }
         cx.matvec(&layer.wo, &s.att, &mut s.xb)?;
         norm_in_place(&mut s.xb, &layer.post_attn_norm, eps)?;

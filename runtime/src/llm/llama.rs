@@ -121,7 +121,7 @@ pub(crate) fn forward(
                 .enumerate()
         {
             let (keys, values) = cache.head(l, h / group, 0..pos + 1);
-            ops::attend(qh, keys, values, scale, &mut s.acc, out)?;
+            cx.table.attend(qh, keys, values, scale, &mut s.acc, out)?;
         }
         cx.matvec(&layer.wo, &s.att, &mut s.xb)?;
         add(&mut s.x, &s.xb);

@@ -7,11 +7,13 @@
 //! The other entries of this tier (K-quants, Q5_1, IQ4, F16/BF16, f32) use the AVX2
 //! kernels for now (see [`crate::cpu::KernelTable`]).
 
+mod attention;
 mod q4_0;
 mod q4_1;
 mod q5_0;
 mod q8_0;
 
+pub use attention::attend;
 pub use q4_0::vec_dot_q4_0_q8_0;
 pub use q4_1::vec_dot_q4_1_q8_1;
 pub use q5_0::vec_dot_q5_0_q8_0;
