@@ -24,7 +24,7 @@ if [ ! -x "$dest/build/bin/llama-quantize" ]; then
   cmake -S "$dest" -B "$dest/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
     -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON \
     -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
-    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF >&2
+    -DGGML_OPENMP=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF >&2
   cmake --build "$dest/build" -j"$(nproc)" --target "${targets[@]}" >&2
 fi
 echo "$dest"
