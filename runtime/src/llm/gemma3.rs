@@ -51,14 +51,7 @@ impl Gemma3Weights {
     /// Finds every tensor and checks its shape against `hp` and its type against the
     /// kernels.
     pub(crate) fn load(file: &GgufFile, hp: &Hparams) -> Result<Gemma3Weights, LlmError> {
-        let overflow = |key: &str| LlmError::BadHyperparameter {
-            key: format!("gemma3.{key}"),
-            why: "head count × head width overflows".into(),
-        };
-        let q_dim = hp.q_dim().ok_or_else(|| overflow("attention.head_count"))?;
-        let kv_dim = hp
-            .kv_dim()
-            .ok_or_else(|| overflow("attention.head_count_kv"))?;
+        let (q_dim, kv_dim) = hp.attention_dims()?;
         let (n_embd, n_ff, hd) = (hp.n_embd, hp.n_ff, hp.head_dim);
         let token_embd = Embedding::load(file, "token_embd.weight", n_embd, hp.n_vocab)?;
         let mut layers = Vec::with_capacity(hp.n_layer);

@@ -214,6 +214,21 @@ impl Hparams {
     pub(crate) fn kv_dim(&self) -> Option<usize> {
         self.n_head_kv.checked_mul(self.head_dim)
     }
+
+    /// `(q_dim, kv_dim)`, or an error naming the head-count key whose product overflows.
+    pub(crate) fn attention_dims(&self) -> Result<(usize, usize), LlmError> {
+        let overflow = |key: &str| LlmError::BadHyperparameter {
+            key: format!("{}.{key}", self.arch.name()),
+            why: "head count × head width overflows".into(),
+        };
+        let q_dim = self
+            .q_dim()
+            .ok_or_else(|| overflow("attention.head_count"))?;
+        let kv_dim = self
+            .kv_dim()
+            .ok_or_else(|| overflow("attention.head_count_kv"))?;
+        Ok((q_dim, kv_dim))
+    }
 }
 
 /// `1 / rope.scaling.factor` for linear scaling (or none); other scaling schemes are

@@ -37,14 +37,7 @@ impl LlamaWeights {
     /// Finds every tensor and checks its shape against `hp` and its type against the
     /// kernels.
     pub(crate) fn load(file: &GgufFile, hp: &Hparams) -> Result<LlamaWeights, LlmError> {
-        let overflow = |key: &str| LlmError::BadHyperparameter {
-            key: format!("llama.{key}"),
-            why: "head count × head width overflows".into(),
-        };
-        let q_dim = hp.q_dim().ok_or_else(|| overflow("attention.head_count"))?;
-        let kv_dim = hp
-            .kv_dim()
-            .ok_or_else(|| overflow("attention.head_count_kv"))?;
+        let (q_dim, kv_dim) = hp.attention_dims()?;
         let (n_embd, n_ff) = (hp.n_embd, hp.n_ff);
         let token_embd = Embedding::load(file, "token_embd.weight", n_embd, hp.n_vocab)?;
         let mut layers = Vec::new();
