@@ -57,4 +57,4 @@ case "$want" in
   all) fetch_smollm2; fetch_gemma3 ;;
   *) echo "usage: $0 [smollm2|gemma3|all]" >&2; exit 2 ;;
 esac
-echo "$cache"
+echo "models in $cache" >&2

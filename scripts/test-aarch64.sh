@@ -60,4 +60,33 @@ for cpu in max cortex-a72; do
     say "running under $QEMU with QEMU_CPU=$cpu${PROPTEST_CASES:+, PROPTEST_CASES=$PROPTEST_CASES}"
     QEMU_CPU=$cpu run cargo "${CARGO_ARGS[@]}" "${EXTRA[@]}"
 done
-say "aarch64 tests passed in $(( $(date +%s) - start ))s (excluding the build)"
+say "aarch64 kernel tests passed in $(( $(date +%s) - start ))s (excluding the build)"
+
+# --- one end-to-end generation on the emulated CPU -----------------------------------
+# The default model, greedy, against llama.cpp's greedy continuation of the first reference
+# prompt (up to 8 tokens, or to the first step where llama.cpp's own margin is a near-tie).
+model="${EDGE_MODELS:-$HOME/.cache/edge/models}/SmolLM2-135M-Instruct.Q4_1.gguf"
+reference="$(cd .. && pwd)/shared/reference/llama.cpp/smollm2.json"
+if [ -f "$model" ] && [ -f "$reference" ]; then
+    say "building edge-run ($TARGET)"
+    run cargo build -q --release -p edge-cli --target "$TARGET"
+    target_dir="${CARGO_TARGET_DIR:-target}"
+    prompt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prompts"][0]["text"])' "$reference")
+    say "generating under $QEMU (QEMU_CPU=max)"
+    QEMU_CPU=max run $CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER \
+        "$target_dir/$TARGET/release/edge-run" "$model" -p "$prompt" -n 8 --temp 0 -t 2 --json \
+        > "$target_dir/aarch64-generation.json"
+    python3 - "$target_dir/aarch64-generation.json" "$reference" <<'PY'
+import json, sys
+out = json.load(open(sys.argv[1]))
+ref = json.load(open(sys.argv[2]))["prompts"][0]
+n = next((i for i, m in enumerate(ref["greedy_margin"]) if m < 0.5), 8)
+n = min(n, 8, len(out["tokens"]))
+assert out["prompt_tokens"] == ref["tokens"], "prompt tokens differ from llama.cpp's"
+assert out["tokens"][:n] == ref["greedy"][:n], f'aarch64 greedy {out["tokens"][:n]} != llama.cpp {ref["greedy"][:n]}'
+print(f"aarch64 generation: {n} greedy tokens equal llama.cpp's: {out['text']!r}")
+PY
+elif [ "${EDGE_CI:-}" = 1 ]; then
+    echo "missing $model or $reference" >&2
+    exit 1
+fi
