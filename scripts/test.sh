@@ -9,6 +9,7 @@
 # EDGE_CI=1 makes a missing model or missing Python reference a failure instead of a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export EDGE_CI=1
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
@@ -33,7 +34,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests"
-EDGE_CI=1 cargo test --workspace --quiet
+cargo test --workspace --quiet
 
 step "aarch64: NEON kernels and their tests under qemu-user"
 scripts/test-aarch64.sh
