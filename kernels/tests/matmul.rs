@@ -5,32 +5,9 @@ mod common;
 
 use edge_kernels::{matmul, matvec, GgmlType, KernelError, KernelTable, Pool, QuantMatrix};
 
-const TYPES: [GgmlType; 14] = [
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-    GgmlType::IQ4_NL,
-    GgmlType::IQ4_XS,
-    GgmlType::F16,
-    GgmlType::BF16,
-];
-
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32 - 0.5)
-        .collect()
-}
-
 fn weights(ty: GgmlType, rows: usize, cols: usize) -> Vec<u8> {
     let mut data = vec![0u8; rows * (cols / ty.block_size() * ty.type_size())];
-    edge_quant::quantize(ty, &values(rows * cols, 3), &mut data).unwrap();
+    edge_quant::quantize(ty, &common::values(rows * cols, 3), &mut data).unwrap();
     data
 }
 
@@ -39,12 +16,12 @@ fn matmul_equals_one_matvec_per_row() {
     // 67 rows: not a multiple of the 4-row tile; 13 tokens: not a multiple of 8.
     let (rows, cols) = (67, 256);
     let pools = [Pool::single(), Pool::new(2).unwrap(), Pool::new(3).unwrap()];
-    for ty in TYPES {
+    for ty in common::WEIGHT_TYPES {
         let data = weights(ty, rows, cols);
         let w = QuantMatrix::new(ty, rows, cols, &data).unwrap();
         for t in common::available_tables() {
             for n in [1, 3, 8, 13] {
-                let xs = values(n * cols, n as u32);
+                let xs = common::values(n * cols, n as u32);
                 let mut want = vec![0f32; n * rows];
                 for (x, y) in xs.chunks_exact(cols).zip(want.chunks_exact_mut(rows)) {
                     matvec(t, &w, x, y, &pools[0]).unwrap();
@@ -72,10 +49,10 @@ fn matmul_equals_one_matvec_per_row() {
 fn matvec_on_a_pool_equals_single_threaded() {
     // Large enough that the rows are split into many tasks.
     let (rows, cols) = (1000, 512);
-    let x = values(cols, 11);
+    let x = common::values(cols, 11);
     let single = Pool::single();
     let pools: Vec<Pool> = (2..=4).map(|n| Pool::new(n).unwrap()).collect();
-    for ty in TYPES {
+    for ty in common::WEIGHT_TYPES {
         let data = weights(ty, rows, cols);
         let w = QuantMatrix::new(ty, rows, cols, &data).unwrap();
         for t in common::available_tables() {

@@ -7,36 +7,15 @@ use edge_kernels::{
     activation_type, matvec, GgmlType, KernelError, KernelTable, Pool, QuantMatrix,
 };
 
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32 - 0.5)
-        .collect()
-}
-
 #[test]
 fn rows_equal_vec_dot_for_every_type_and_tier() {
     let (rows, cols) = (37, 512);
-    let x = values(cols, 7);
+    let x = common::values(cols, 7);
     let (one, four) = (Pool::single(), Pool::new(4).unwrap());
-    for ty in [
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q5_1,
-        GgmlType::Q8_0,
-        GgmlType::Q2_K,
-        GgmlType::Q3_K,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-        GgmlType::IQ4_NL,
-        GgmlType::IQ4_XS,
-        GgmlType::F16,
-        GgmlType::BF16,
-    ] {
+    for ty in common::WEIGHT_TYPES {
         let row_bytes = cols / ty.block_size() * ty.type_size();
         let mut data = vec![0u8; rows * row_bytes];
-        edge_quant::quantize(ty, &values(rows * cols, 3), &mut data).unwrap();
+        edge_quant::quantize(ty, &common::values(rows * cols, 3), &mut data).unwrap();
         let w = QuantMatrix::new(ty, rows, cols, &data).unwrap();
         let act = activation_type(ty).unwrap();
         for t in common::available_tables() {

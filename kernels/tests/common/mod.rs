@@ -7,6 +7,31 @@ use edge_quant::k_quants::{BlockQ2K, BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use proptest::prelude::*;
 
+/// Every quantized and half-precision weight type the kernel tables compute with.
+pub const WEIGHT_TYPES: [GgmlType; 14] = [
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+    GgmlType::IQ4_NL,
+    GgmlType::IQ4_XS,
+    GgmlType::F16,
+    GgmlType::BF16,
+];
+
+/// Deterministic values in [-0.5, 0.5] (a multiplicative hash of the index), no RNG needed.
+pub fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32 - 0.5)
+        .collect()
+}
+
 /// `default` proptest cases, or `PROPTEST_CASES` if that is set (the aarch64 run under
 /// qemu sets it lower); `with_cases` alone would ignore the variable.
 pub fn config(default: u32) -> ProptestConfig {
