@@ -15,6 +15,9 @@ pub mod cpu;
 mod error;
 pub mod ops;
 
-pub use cpu::{activation_type, matmul, matvec, select_tier, KernelTable, Pool, QuantMatrix, Tier};
+pub use cpu::{
+    activation_type, matmul, matmul_multi, matmul_rowwise, matvec, matvec_multi, select_tier,
+    KernelTable, Pool, QuantMatrix, Tier,
+};
 pub use edge_formats::GgmlType;
 pub use error::KernelError;

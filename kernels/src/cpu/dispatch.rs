@@ -4,6 +4,7 @@
 
 use super::activation::activation_type;
 use super::scalar;
+use super::tile::Tiles;
 use crate::ops::attention;
 use crate::KernelError;
 use edge_formats::GgmlType;
@@ -174,6 +175,8 @@ pub struct KernelTable {
     pub(crate) vec_dot_f32: VecDot<f32, f32>,
     pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
     pub(crate) attend: Attend,
+    /// Tile kernels for batches (see [`super::tile`]).
+    pub(crate) tiles: Tiles,
 }
 
 /// Single-query attention over an f16 KV cache, lengths already checked (see
@@ -199,6 +202,7 @@ static SCALAR: KernelTable = KernelTable {
     vec_dot_f32: scalar::vec_dot_f32,
     quantize_row_q8_0: scalar::quantize_row_q8_0,
     attend: attention::attend_unchecked,
+    tiles: Tiles::NONE,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -223,6 +227,15 @@ static AVX2: KernelTable = {
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         attend: avx2::attend,
+        tiles: Tiles {
+            q4_0: Some(avx2::tile::tile_q4_0),
+            q4_1: Some(avx2::tile::tile_q4_1),
+            q5_0: Some(avx2::tile::tile_q5_0),
+            q8_0: Some(avx2::tile::tile_q8_0),
+            q4_k: Some(avx2::tile::tile_q4_k),
+            q5_k: Some(avx2::tile::tile_q5_k),
+            q6_k: Some(avx2::tile::tile_q6_k),
+        },
     }
 };
 
@@ -248,6 +261,15 @@ static AVX512: KernelTable = {
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         attend: avx512::attend,
+        tiles: Tiles {
+            q4_0: Some(avx512::tile::tile_q4_0),
+            q4_1: Some(avx512::tile::tile_q4_1),
+            q5_0: Some(avx512::tile::tile_q5_0),
+            q8_0: Some(avx512::tile::tile_q8_0),
+            q4_k: Some(avx512::tile::tile_q4_k),
+            q5_k: Some(avx512::tile::tile_q5_k),
+            q6_k: Some(avx512::tile::tile_q6_k),
+        },
     }
 };
 
@@ -274,6 +296,7 @@ const NEON_BASE: KernelTable = {
         vec_dot_f32: neon::vec_dot_f32,
         quantize_row_q8_0: scalar::quantize_row_q8_0,
         attend: attention::attend_unchecked,
+        tiles: Tiles::NONE,
     }
 };
 

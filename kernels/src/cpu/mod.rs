@@ -6,11 +6,13 @@ mod activation;
 mod dispatch;
 mod matvec;
 mod pool;
+mod product;
 pub mod scalar;
+mod tile;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use activation::activation_type;
 pub use dispatch::{best_tier, parse_tier, select_tier, KernelTable, Tier, TIER_ENV};
-pub use matvec::{matmul, matvec, QuantMatrix};
+pub use matvec::{matmul, matmul_multi, matmul_rowwise, matvec, matvec_multi, QuantMatrix};
 pub use pool::Pool;

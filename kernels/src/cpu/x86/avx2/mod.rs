@@ -18,6 +18,7 @@ mod q5_1;
 mod q5_k;
 mod q6_k;
 mod q8_0;
+pub(crate) mod tile;
 
 pub use self::f16::{vec_dot_bf16, vec_dot_f16};
 pub use self::f32::vec_dot_f32;

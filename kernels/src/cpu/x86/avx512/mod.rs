@@ -12,6 +12,7 @@ mod q4_0;
 mod q4_1;
 mod q5_0;
 mod q8_0;
+pub(crate) mod tile;
 
 pub use attention::attend;
 pub use q4_0::vec_dot_q4_0_q8_0;
