@@ -273,6 +273,31 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Activations for Q4_1/Q5_1 weights (Q8_1, through the tier's Q8_0 quantizer) are
+    /// bit-exact with edge-quant's reference Q8_1 quantizer, NaNs and infinities included.
+    #[test]
+    fn quantize_q8_1_bit_exact(
+        x in (1usize..20).prop_flat_map(|n| prop::collection::vec(prop_oneof![
+            6 => -10.0f32..10.0,
+            1 => prop::sample::select(vec![0.0f32, -0.0, 1e-40, -1e-45, 3e38, -3e38,
+                f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.5, -0.5, 2.5]),
+            1 => any::<f32>(),
+        ], n * 32))
+    ) {
+        let n = x.len() / 32;
+        let mut want = vec![0u8; n * 36];
+        edge_quant::quantize(GgmlType::Q8_1, &x, &mut want).unwrap();
+        for t in available_tables() {
+            let mut got = vec![0u8; n * 36];
+            t.quantize_activation(GgmlType::Q4_1, &x, &mut got).unwrap();
+            prop_assert_eq!(&got, &want, "tier {}", t.tier());
+        }
+    }
+}
+
 /// Rounding ties and the largest magnitudes, which random data rarely hits exactly.
 #[test]
 fn quantize_q8_0_ties() {

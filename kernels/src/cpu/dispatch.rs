@@ -207,6 +207,7 @@ static SCALAR: KernelTable = KernelTable {
 
 #[cfg(target_arch = "x86_64")]
 static AVX2: KernelTable = {
+    use super::tile::TileKernel;
     use super::x86::avx2;
     KernelTable {
         tier: Tier::Avx2,
@@ -228,19 +229,20 @@ static AVX2: KernelTable = {
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         attend: avx2::attend,
         tiles: Tiles {
-            q4_0: Some(avx2::tile::tile_q4_0),
-            q4_1: Some(avx2::tile::tile_q4_1),
-            q5_0: Some(avx2::tile::tile_q5_0),
-            q8_0: Some(avx2::tile::tile_q8_0),
-            q4_k: Some(avx2::tile::tile_q4_k),
-            q5_k: Some(avx2::tile::tile_q5_k),
-            q6_k: Some(avx2::tile::tile_q6_k),
+            q4_0: Some(TileKernel::Panels(avx2::tile::tile_q4_0)),
+            q4_1: Some(TileKernel::Panels(avx2::tile::tile_q4_1)),
+            q5_0: Some(TileKernel::Panels(avx2::tile::tile_q5_0)),
+            q8_0: Some(TileKernel::Panels(avx2::tile::tile_q8_0)),
+            q4_k: Some(TileKernel::Panels(avx2::tile::tile_q4_k)),
+            q5_k: Some(TileKernel::Panels(avx2::tile::tile_q5_k)),
+            q6_k: Some(TileKernel::Panels(avx2::tile::tile_q6_k)),
         },
     }
 };
 
 #[cfg(target_arch = "x86_64")]
 static AVX512: KernelTable = {
+    use super::tile::TileKernel;
     use super::x86::{avx2, avx512};
     KernelTable {
         tier: Tier::Avx512,
@@ -258,17 +260,38 @@ static AVX512: KernelTable = {
         vec_dot_iq4_xs_q8_k: avx2::vec_dot_iq4_xs_q8_k,
         vec_dot_f16: avx2::vec_dot_f16,
         vec_dot_bf16: avx2::vec_dot_bf16,
-        vec_dot_f32: avx2::vec_dot_f32,
+        vec_dot_f32: avx512::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         attend: avx512::attend,
         tiles: Tiles {
-            q4_0: Some(avx512::tile::tile_q4_0),
-            q4_1: Some(avx512::tile::tile_q4_1),
-            q5_0: Some(avx512::tile::tile_q5_0),
-            q8_0: Some(avx512::tile::tile_q8_0),
-            q4_k: Some(avx512::tile::tile_q4_k),
-            q5_k: Some(avx512::tile::tile_q5_k),
-            q6_k: Some(avx512::tile::tile_q6_k),
+            q4_0: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q4_0,
+                align: avx512::tile::ROWS,
+            }),
+            q4_1: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q4_1,
+                align: avx512::tile::ROWS,
+            }),
+            q5_0: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q5_0,
+                align: avx512::tile::ROWS,
+            }),
+            q8_0: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q8_0,
+                align: avx512::tile::ROWS,
+            }),
+            q4_k: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q4_k,
+                align: avx512::tile::ROWS,
+            }),
+            q5_k: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q5_k,
+                align: avx512::tile::ROWS,
+            }),
+            q6_k: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q6_k,
+                align: avx512::tile::ROWS,
+            }),
         },
     }
 };
@@ -508,6 +531,30 @@ impl KernelTable {
         Ok(())
     }
 
+    /// Quantizes whole blocks of `x` to Q8_1, bit-exact with edge-quant's reference: the
+    /// quants and `d` of this tier's Q8_0 quantizer (the same as Q8_1's), and
+    /// `s = f16(Σq · d)` with the unrounded `d = max|x| / 127` computed as the reference
+    /// does.
+    fn quantize_row_q8_1(&self, x: &[f32], out: &mut [BlockQ8_1]) {
+        let mut q = [BlockQ8_0 {
+            d: [0; 2],
+            qs: [0; 32],
+        }];
+        for (xb, ob) in x.chunks_exact(32).zip(out) {
+            // SAFETY: the table's tier was checked against this CPU; `xb` holds exactly
+            // the 32 elements of the one block.
+            unsafe { (self.quantize_row_q8_0)(xb, &mut q) };
+            let amax = xb
+                .iter()
+                .fold(0.0f32, |m, v| if m > v.abs() { m } else { v.abs() });
+            let d = amax / 127.0;
+            let sum: i32 = q[0].qs.iter().map(|&v| i32::from(v)).sum();
+            ob.d = q[0].d;
+            ob.qs = q[0].qs;
+            ob.set_s(sum as f32 * d);
+        }
+    }
+
     /// Quantizes the activation row `x` to [`activation_type`]`(weight)`, writing its raw
     /// blocks to `out`.
     pub fn quantize_activation(
@@ -540,6 +587,17 @@ impl KernelTable {
                     unit: "bytes",
                 })?;
             return self.quantize_row_q8_0(x, blocks);
+        }
+        if act == GgmlType::Q8_1 {
+            let blocks: &mut [BlockQ8_1] =
+                bytemuck::try_cast_slice_mut(out).map_err(|_| KernelError::BadLength {
+                    what: "quantized activation buffer",
+                    expected,
+                    found: expected,
+                    unit: "bytes",
+                })?;
+            self.quantize_row_q8_1(x, blocks);
+            return Ok(());
         }
         edge_quant::quantize(act, x, out).map_err(|_| KernelError::Unsupported {
             op: "activation quantization",
@@ -579,6 +637,7 @@ impl KernelTable {
             GgmlType::IQ4_XS => call(self.vec_dot_iq4_xs_q8_k, w, a, n),
             GgmlType::F16 => call(self.vec_dot_f16, w, a, n),
             GgmlType::BF16 => call(self.vec_dot_bf16, w, a, n),
+            GgmlType::F32 => call(self.vec_dot_f32, w, a, n),
             _ => Err(KernelError::Unsupported {
                 op: "vec_dot",
                 ty: weight,

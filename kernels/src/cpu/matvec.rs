@@ -75,8 +75,9 @@ impl<'a> QuantMatrix<'a> {
 /// dot product through `table`, spreading rows over the threads of `pool`.
 ///
 /// The result does not depend on the number of threads, and equals [`matmul`] of the
-/// same row bit for bit. The quantized activations are kept per thread between calls;
-/// a call allocates only its small list of pool jobs.
+/// same row bit for bit when the batch is too small for the tile kernels (see there).
+/// The quantized activations are kept per thread between calls; a call allocates only
+/// its small list of pool jobs.
 pub fn matvec(
     table: &KernelTable,
     w: &QuantMatrix<'_>,
@@ -110,10 +111,15 @@ pub fn matvec(
 /// All `n` rows are quantized once (on the pool for a batch); then each weight row is
 /// multiplied with every activation row while it is in cache. Where the tier has tile
 /// kernels for the weight type (Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K on AVX2 and
-/// AVX-512) and the batch has at least 4 rows, weight rows are unpacked to bytes once
-/// and multiplied 4 rows × 4 activation rows at a time; otherwise the tier's single-row
-/// dot product runs per pair. Either way every output equals what [`matvec`] gives for
-/// that row, bit for bit.
+/// AVX-512) and the batch has at least 4 rows, weight rows are unpacked once and
+/// multiplied by several activation rows at a time (AVX-512: 16 weight rows × up to 8
+/// activation rows); otherwise the tier's single-row dot product runs per pair.
+///
+/// Tiled outputs sum the f32 parts of the dot product (per-block scales) in an order of
+/// their own, so they may differ from what [`matvec`] gives for that row in the last
+/// bits: within 1e-5 of `Σ|w·x|` (the integer parts are exact). Untiled batches equal
+/// [`matvec`] bit for bit. Either way the result does not depend on the number of
+/// threads or on the batch's other rows.
 pub fn matmul(
     table: &KernelTable,
     w: &QuantMatrix<'_>,
@@ -125,8 +131,9 @@ pub fn matmul(
 }
 
 /// [`matmul`] without the tile kernels: the tier's single-row dot product for every
-/// (weight row, activation row) pair, in cache-sized tiles of pairs. The same results,
-/// bit for bit; kept as the baseline that benchmarks compare the tiled path against.
+/// (weight row, activation row) pair, in cache-sized tiles of pairs, each output equal
+/// to [`matvec`]'s bit for bit; kept as the baseline that benchmarks compare the tiled
+/// path against.
 pub fn matmul_rowwise(
     table: &KernelTable,
     w: &QuantMatrix<'_>,
@@ -225,8 +232,7 @@ pub fn matvec_multi(
 /// of `ws[i].rows()` values. `n` is `xs.len() / cols` (taken from `ys[0]` when `cols`
 /// is 0).
 ///
-/// Each output equals what [`matmul`] (and so [`matvec`]) gives for that matrix alone,
-/// bit for bit.
+/// Each output equals what [`matmul`] gives for that matrix alone, bit for bit.
 pub fn matmul_multi(
     table: &KernelTable,
     ws: &[QuantMatrix<'_>],

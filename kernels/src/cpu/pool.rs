@@ -395,6 +395,12 @@ impl<'a, T> SharedMut<'a, T> {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
     }
 
+    /// The start of the borrowed slice, for kernels that write through raw pointers
+    /// (with the same promises as [`write`](Self::write) for every element written).
+    pub(crate) fn as_mut_ptr(&self) -> *mut T {
+        self.ptr
+    }
+
     /// `data[i] = value`.
     ///
     /// # Safety

@@ -2,14 +2,17 @@
 //! `_multi` forms: activation rows quantized once per activation type (in parallel for
 //! a batch), then one dispatch to the pool whose tasks are row ranges of the weight
 //! matrices. A batch takes the tile kernels of [`super::tile`] where the tier has them,
-//! else the tier's single-row `vec_dot` per (row, activation) pair; both give the same
-//! bits for every output, on any number of threads.
+//! else the tier's single-row `vec_dot` per (row, activation) pair; every output is the
+//! same on any number of threads. F32 weights take the activations as they are.
 
 use super::activation::activation_type;
 use super::dispatch::{blocks, row_blocks, KernelTable, VecDot};
 use super::matvec::QuantMatrix;
 use super::pool::{Pool, SharedMut};
-use super::tile::{self, prepare_row, unpacker, ActBuf, Acts, PanelBuf, TileFn, Unpack};
+use super::tile::{
+    self, prepare_row, unpacker, ActBuf, Acts, PanelBuf, RowMut, StripFn, TileFn, TileKernel,
+    Unpack,
+};
 use crate::KernelError;
 use edge_formats::GgmlType;
 use std::cell::Cell;
@@ -30,13 +33,16 @@ pub(crate) const TILE_MIN_N: usize = 4;
 const PARALLEL_QUANTIZE_N: usize = 8;
 
 /// The activation types, as indices into [`Scratch`].
-const ACT_TYPES: [GgmlType; 5] = [
+const ACT_TYPES: [GgmlType; N_ACT] = [
     GgmlType::Q8_0,
     GgmlType::Q8_1,
     GgmlType::Q8_K,
     GgmlType::F16,
     GgmlType::BF16,
+    GgmlType::F32,
 ];
+/// How many activation types there are.
+const N_ACT: usize = 6;
 
 fn act_index(act: GgmlType) -> Option<usize> {
     ACT_TYPES.iter().position(|&a| a == act)
@@ -45,8 +51,8 @@ fn act_index(act: GgmlType) -> Option<usize> {
 /// Quantized (and, for tiles, prepared) activations of one call, per activation type.
 #[derive(Default)]
 struct Scratch {
-    raw: [Vec<u8>; 5],
-    prep: [ActBuf; 5],
+    raw: [Vec<u8>; N_ACT],
+    prep: [ActBuf; N_ACT],
 }
 
 thread_local! {
@@ -69,16 +75,24 @@ struct ActPlan {
     prepare: bool,
 }
 
+/// How a batch is tiled.
+#[derive(Clone, Copy)]
+enum Tiled {
+    /// The portable panels of [`tile`] and a tier's tile kernel.
+    Panels(TileFn, &'static Unpack),
+    /// A tier's own strip kernel, taking weight rows `align` at a time.
+    Strip(StripFn, usize),
+}
+
 /// Whether a product of `w` with `n` activation rows takes the tile kernels.
-fn tile_of(
-    table: &KernelTable,
-    w: &QuantMatrix<'_>,
-    n: usize,
-) -> Option<(TileFn, &'static Unpack)> {
+fn tile_of(table: &KernelTable, w: &QuantMatrix<'_>, n: usize) -> Option<Tiled> {
     if n < TILE_MIN_N || w.cols() == 0 {
         return None;
     }
-    Some((table.tiles.get(w.ty())?, unpacker(w.ty())?))
+    match table.tiles.get(w.ty())? {
+        TileKernel::Panels(f) => Some(Tiled::Panels(f, unpacker(w.ty())?)),
+        TileKernel::Strip { f, align } => Some(Tiled::Strip(f, align)),
+    }
 }
 
 /// `ys[i] = xs·Ws[i]ᵀ` for `n` activation rows of `ws[0].cols()` values; every length
@@ -97,7 +111,7 @@ pub(crate) fn products(
     let Some(cols) = ws.first().map(QuantMatrix::cols) else {
         return Ok(());
     };
-    let mut plans = [ActPlan::default(); 5];
+    let mut plans = [ActPlan::default(); N_ACT];
     for w in ws {
         let act = activation_type(w.ty()).ok_or(KernelError::Unsupported {
             op: "matvec",
@@ -118,7 +132,7 @@ pub(crate) fn products(
     // allocates its own) and put them back afterwards.
     let mut scratch = SCRATCH.take();
     let result = quantize_all(table, &plans, xs, n, cols, &mut scratch, pool)
-        .and_then(|()| multiply(table, ws, &plans, &scratch, n, n_tiles, ys, pool));
+        .and_then(|()| multiply(table, ws, xs, &plans, &scratch, n, n_tiles, ys, pool));
     SCRATCH.set(scratch);
     result
 }
@@ -126,7 +140,7 @@ pub(crate) fn products(
 /// Quantizes (and prepares) every activation row once per activation type in `plans`.
 fn quantize_all(
     table: &KernelTable,
-    plans: &[ActPlan; 5],
+    plans: &[ActPlan; N_ACT],
     xs: &[f32],
     n: usize,
     cols: usize,
@@ -137,6 +151,10 @@ fn quantize_all(
     let bufs = s.raw.iter_mut().zip(s.prep.iter_mut());
     for (k, (plan, (raw, prep))) in plans.iter().zip(bufs).enumerate() {
         let Some(weight) = plan.weight else { continue };
+        if ACT_TYPES[k] == GgmlType::F32 {
+            // F32 weights read the activations as they are.
+            continue;
+        }
         let len = plan
             .row
             .checked_mul(n)
@@ -159,6 +177,8 @@ fn quantize_all(
             d: SharedMut::new(&mut prep.d),
             s: SharedMut::new(&mut prep.s),
             bsum: SharedMut::new(&mut prep.bsum),
+            neg_sum: SharedMut::new(&mut prep.neg_sum),
+            sum16: SharedMut::new(&mut prep.sum16),
         });
     }
     if cols == 0 {
@@ -181,17 +201,19 @@ fn quantize_all(
                     return;
                 }
                 if p.prepare {
-                    let [lq, ld, ls, lb] = p.lens;
+                    let [lq, ld, ls, lb, ln, l16] = p.lens;
                     // SAFETY: as above, row `t`'s parts belong to this task alone.
-                    let (q, d, s, b) = unsafe {
-                        (
-                            p.q.slice(t * lq, (t + 1) * lq),
-                            p.d.slice(t * ld, (t + 1) * ld),
-                            p.s.slice(t * ls, (t + 1) * ls),
-                            p.bsum.slice(t * lb, (t + 1) * lb),
-                        )
+                    let row = unsafe {
+                        RowMut {
+                            q: p.q.slice(t * lq, (t + 1) * lq),
+                            d: p.d.slice(t * ld, (t + 1) * ld),
+                            s: p.s.slice(t * ls, (t + 1) * ls),
+                            bsum: p.bsum.slice(t * lb, (t + 1) * lb),
+                            neg_sum: p.neg_sum.slice(t * ln, (t + 1) * ln),
+                            sum16: p.sum16.slice(t * l16, (t + 1) * l16),
+                        }
                     };
-                    prepare_row(p.act, raw, q, d, s, b);
+                    prepare_row(p.act, raw, row);
                 }
             }
         }
@@ -220,11 +242,13 @@ struct Part<'a> {
     row: usize,
     raw: SharedMut<'a, u8>,
     prepare: bool,
-    lens: [usize; 4],
+    lens: [usize; 6],
     q: SharedMut<'a, i8>,
     d: SharedMut<'a, f32>,
     s: SharedMut<'a, f32>,
     bsum: SharedMut<'a, i16>,
+    neg_sum: SharedMut<'a, i32>,
+    sum16: SharedMut<'a, i16>,
 }
 
 /// A range of rows of one product, as a pool task runs it.
@@ -243,7 +267,8 @@ trait Job: Sync {
 fn multiply(
     table: &KernelTable,
     ws: &[QuantMatrix<'_>],
-    plans: &[ActPlan; 5],
+    xs: &[f32],
+    plans: &[ActPlan; N_ACT],
     s: &Scratch,
     n: usize,
     n_tiles: usize,
@@ -261,23 +286,30 @@ fn multiply(
             ty: act,
         })?;
         let plan = &plans[k];
-        let raw = &s.raw[k][..plan.row * n];
         let out = &mut **y;
         if plan.nb == 0 {
             out.fill(0.0);
             continue;
         }
         let threads = pool.threads();
-        if let Some((tile, unpack)) = tile_of(table, w, n_tiles) {
+        if act == GgmlType::F32 {
+            jobs.push(f32_job(table, w, xs, n, out, threads)?);
+            continue;
+        }
+        let raw = &s.raw[k][..plan.row * n];
+        if let Some(tiled) = tile_of(table, w, n_tiles) {
             let row_bytes = w.data().len() / w.rows().max(1);
+            let align = match tiled {
+                Tiled::Panels(..) => TILE_R,
+                Tiled::Strip(_, align) => align,
+            };
             jobs.push(Box::new(TileJob {
-                tile,
-                unpack,
+                tiled,
                 w: w.data(),
                 row_bytes,
                 acts: s.prep[k].acts(act, plan.nb, n),
                 rows: w.rows(),
-                chunk: rows_per_task(w.rows(), n, row_bytes, threads),
+                chunk: rows_per_task(w.rows(), n, row_bytes, threads, align),
                 out: SharedMut::new(out),
             }));
             continue;
@@ -334,7 +366,7 @@ fn row_job<'a>(
             nb,
             n,
             rows,
-            chunk: rows_per_task(rows, n, row_bytes, threads),
+            chunk: rows_per_task(rows, n, row_bytes, threads, TILE_R),
             out: SharedMut::new(ys),
         }))
     }
@@ -355,6 +387,99 @@ fn row_job<'a>(
         GgmlType::F16 => make(t.vec_dot_f16, w, act, n, ys, threads),
         GgmlType::BF16 => make(t.vec_dot_bf16, w, act, n, ys, threads),
         ty => Err(KernelError::Unsupported { op: "matvec", ty }),
+    }
+}
+
+/// The job for F32 weights: the tier's `vec_dot_f32` of each weight row with each
+/// activation row as it is.
+fn f32_job<'a>(
+    table: &KernelTable,
+    w: &QuantMatrix<'a>,
+    xs: &'a [f32],
+    n: usize,
+    ys: &'a mut [f32],
+    threads: usize,
+) -> Result<Box<dyn Job + 'a>, KernelError> {
+    let (rows, cols) = (w.rows(), w.cols());
+    if ys.len() != rows * n || xs.len() != cols * n || w.data().len() != rows * cols * 4 {
+        return Err(KernelError::BadLength {
+            what: "product output",
+            expected: rows * n,
+            found: ys.len(),
+            unit: "elements",
+        });
+    }
+    Ok(Box::new(F32Job {
+        f: table.vec_dot_f32,
+        w: w.data(),
+        xs,
+        cols,
+        n,
+        rows,
+        chunk: rows_per_task(rows, n, cols * 4, threads, TILE_R),
+        out: SharedMut::new(ys),
+    }))
+}
+
+/// `ys[t·rows + r] = W[r]·xs[t]` for F32 weights, in tiles as [`RowJob`].
+struct F32Job<'a> {
+    f: VecDot<f32, f32>,
+    /// The raw little-endian weights (a memory-mapped file's bytes need not be aligned
+    /// for f32: such rows are copied first).
+    w: &'a [u8],
+    xs: &'a [f32],
+    cols: usize,
+    n: usize,
+    rows: usize,
+    chunk: usize,
+    out: SharedMut<'a, f32>,
+}
+
+impl Job for F32Job<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn chunk(&self) -> usize {
+        self.chunk
+    }
+
+    fn run(&self, r0: usize, r1: usize) {
+        let (cols, n, rows) = (self.cols, self.n, self.rows);
+        let aligned: Option<&[f32]> = bytemuck::try_cast_slice(self.w).ok();
+        for rt in (r0..r1).step_by(TILE_R) {
+            let rt1 = (rt + TILE_R).min(r1);
+            let copies: Vec<Vec<f32>> = match aligned {
+                Some(_) => Vec::new(),
+                None => (rt..rt1)
+                    .map(|r| {
+                        self.w[r * cols * 4..(r + 1) * cols * 4]
+                            .chunks_exact(4)
+                            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                            .collect()
+                    })
+                    .collect(),
+            };
+            let ws: Vec<&[f32]> = match aligned {
+                Some(w) => (rt..rt1).map(|r| &w[r * cols..(r + 1) * cols]).collect(),
+                None => copies.iter().map(Vec::as_slice).collect(),
+            };
+            for t0 in (0..n).step_by(TILE_T) {
+                let t1 = (t0 + TILE_T).min(n);
+                for (r, row) in (rt..rt1).zip(&ws) {
+                    for t in t0..t1 {
+                        let x = &self.xs[t * cols..(t + 1) * cols];
+                        // SAFETY: `f` comes from a table whose tier was checked against
+                        // this CPU; it reads `cols` values of both slices.
+                        let v = unsafe { (self.f)(row, x) };
+                        // SAFETY: `t < n` and `r < rows` index inside the output
+                        // (checked to hold `rows · n`); weight row `r` belongs to this
+                        // task alone and the pool runs each task once.
+                        unsafe { self.out.write(t * rows + r, v) };
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -406,8 +531,7 @@ impl<W: bytemuck::Pod + Sync, A: bytemuck::Pod + Sync> Job for RowJob<'_, W, A> 
 
 /// The tiled product of [`super::tile`].
 struct TileJob<'a> {
-    tile: TileFn,
-    unpack: &'static Unpack,
+    tiled: Tiled,
     w: &'a [u8],
     row_bytes: usize,
     acts: Acts<'a>,
@@ -426,6 +550,29 @@ impl Job for TileJob<'_> {
     }
 
     fn run(&self, r0: usize, r1: usize) {
+        let (tile, unpack) = match self.tiled {
+            Tiled::Panels(tile, unpack) => (tile, unpack),
+            Tiled::Strip(f, _) => {
+                // SAFETY: `f` is this table's strip kernel for the weights' type (chosen
+                // by `tile_of`) and the table's tier was checked against this CPU; `w`
+                // holds `rows` whole rows of `row_bytes`, `acts` was prepared from this
+                // product's activations with the weights' block count, the output holds
+                // `n · rows` values (checked by the caller) and weight rows `r0..r1`
+                // belong to this task alone.
+                unsafe {
+                    f(
+                        self.w,
+                        self.row_bytes,
+                        r0,
+                        r1,
+                        &self.acts,
+                        self.out.as_mut_ptr(),
+                        self.rows,
+                    )
+                };
+                return;
+            }
+        };
         let mut buf = PANELS.take();
         let rows = self.rows;
         let write = |t: usize, r: usize, v: f32| {
@@ -439,8 +586,8 @@ impl Job for TileJob<'_> {
         // count.
         unsafe {
             tile::tiled_rows(
-                self.tile,
-                self.unpack,
+                tile,
+                unpack,
                 self.w,
                 self.row_bytes,
                 r0,
@@ -454,15 +601,15 @@ impl Job for TileJob<'_> {
     }
 }
 
-/// Weight rows per task: a multiple of [`TILE_R`], about four tasks per thread (so a
+/// Weight rows per task: a multiple of `align`, about four tasks per thread (so a
 /// thread slowed by another process does not hold the others up), but no task smaller
 /// than [`MIN_TASK_WORK`]. One task (all on the caller) for a single thread.
-fn rows_per_task(rows: usize, n: usize, row_bytes: usize, threads: usize) -> usize {
+fn rows_per_task(rows: usize, n: usize, row_bytes: usize, threads: usize, align: usize) -> usize {
     if threads <= 1 {
         return rows.max(1);
     }
     let work_per_row = row_bytes.saturating_mul(n).max(1);
     let min_rows = MIN_TASK_WORK.div_ceil(work_per_row);
     let chunk = min_rows.max(rows.div_ceil(threads * 4)).max(1);
-    chunk.div_ceil(TILE_R).saturating_mul(TILE_R)
+    chunk.div_ceil(align).saturating_mul(align)
 }

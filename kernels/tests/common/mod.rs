@@ -8,7 +8,7 @@ use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use proptest::prelude::*;
 
 /// Every quantized and half-precision weight type the kernel tables compute with.
-pub const WEIGHT_TYPES: [GgmlType; 14] = [
+pub const WEIGHT_TYPES: [GgmlType; 15] = [
     GgmlType::Q4_0,
     GgmlType::Q4_1,
     GgmlType::Q5_0,
@@ -23,6 +23,7 @@ pub const WEIGHT_TYPES: [GgmlType; 14] = [
     GgmlType::IQ4_XS,
     GgmlType::F16,
     GgmlType::BF16,
+    GgmlType::F32,
 ];
 
 /// Deterministic values in [-0.5, 0.5] (a multiplicative hash of the index), no RNG needed.

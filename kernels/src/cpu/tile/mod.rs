@@ -4,16 +4,23 @@
 //! multiplies [`R`] weight rows by [`T`] activation rows at a time, so an unpacked weight
 //! block and a loaded activation block serve several dot products each.
 //!
-//! A tile kernel computes every (row, activation) pair with exactly the f32 operations,
-//! in the same order, as its tier's single-row `vec_dot` does (the integer parts are
-//! exact whichever way they are summed), so a tiled product equals the row-by-row one bit
-//! for bit. Tiers without a tile kernel for a type (and the scalar tier, whose twin is
-//! simply the scalar `vec_dot` per pair) take the row-by-row path.
+//! A tier may instead bring its own [`StripFn`], which unpacks weight rows into its own
+//! layout and multiplies them (AVX-512: 16 weight rows per vector, see
+//! `x86::avx512::tile`).
+//!
+//! The integer parts of every dot product are exact whichever way they are summed; the
+//! f32 parts of a tile kernel are summed in an order of its own, so a tiled product may
+//! differ from the tier's single-row `vec_dot` in the last bits (tests hold every output
+//! within 1e-5 of Σ|terms| of the scalar reference). Each output is still computed by
+//! the same operations whatever the batch size, the thread count or the output's place
+//! in a tile, so results do not depend on how the work was split. Tiers without a tile
+//! kernel for a type (and the scalar tier, whose twin is simply the scalar `vec_dot` per
+//! pair) take the row-by-row path.
 
 pub(crate) mod prepare;
 mod unpack;
 
-pub(crate) use prepare::{prepare_row, ActBuf, Acts};
+pub(crate) use prepare::{prepare_row, ActBuf, Acts, RowMut};
 pub(crate) use unpack::{unpacker, PanelBuf, Unpack};
 
 use edge_formats::GgmlType;
@@ -30,6 +37,8 @@ pub(crate) const T: usize = 4;
 /// `R × nb·8·16` i16 scales (one per i16 lane of each 32-element group), `mins`
 /// `R × nb·8` i16 sub-block mins, `d` and `dmin` `R × nb` super-block scales.
 #[derive(Clone, Copy, Debug)]
+// Only the x86-64 tiers have tile kernels yet.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct Panel<'a> {
     pub q: &'a [u8],
     pub d: &'a [f32],
@@ -46,16 +55,37 @@ pub(crate) struct Panel<'a> {
 /// same number of blocks `acts.nb`, and every `t[i] < acts.n`.
 pub(crate) type TileFn = unsafe fn(&Panel<'_>, &Acts<'_>, [usize; T], &mut [[f32; R]; T]);
 
+/// A tier's whole batched product over weight rows `r0..r1`: for every prepared
+/// activation row `t`, `out[t·rows + r] = W[r]·A[t]`, where `W[r]` is the raw row
+/// `w[r·row_bytes..(r + 1)·row_bytes]`.
+///
+/// # Safety
+/// The CPU must have the tier's features; `w` must hold at least `r1` whole rows of
+/// `acts.nb` blocks of the kernel's type, `acts` must be prepared from activations of
+/// its activation type, `out` must be valid for writes of `acts.n × rows` f32 with
+/// `r1 <= rows`, and no other thread may access the outputs of rows `r0..r1` meanwhile.
+pub(crate) type StripFn = unsafe fn(&[u8], usize, usize, usize, &Acts<'_>, *mut f32, usize);
+
+/// A tier's kernel for batches of one weight type.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) enum TileKernel {
+    /// [`R`] × [`T`] tiles over panels unpacked by this module (see [`tiled_rows`]).
+    Panels(TileFn),
+    /// A tier's own unpacking and tiling, with weight rows taken `align` at a time.
+    Strip { f: StripFn, align: usize },
+}
+
 /// A tier's tile kernels, one per weight type that has one.
 #[derive(Clone, Copy)]
 pub(crate) struct Tiles {
-    pub q4_0: Option<TileFn>,
-    pub q4_1: Option<TileFn>,
-    pub q5_0: Option<TileFn>,
-    pub q8_0: Option<TileFn>,
-    pub q4_k: Option<TileFn>,
-    pub q5_k: Option<TileFn>,
-    pub q6_k: Option<TileFn>,
+    pub q4_0: Option<TileKernel>,
+    pub q4_1: Option<TileKernel>,
+    pub q5_0: Option<TileKernel>,
+    pub q8_0: Option<TileKernel>,
+    pub q4_k: Option<TileKernel>,
+    pub q5_k: Option<TileKernel>,
+    pub q6_k: Option<TileKernel>,
 }
 
 impl Tiles {
@@ -71,7 +101,7 @@ impl Tiles {
     };
 
     /// The kernel for weights of type `ty`, if this tier has one.
-    pub fn get(&self, ty: GgmlType) -> Option<TileFn> {
+    pub fn get(&self, ty: GgmlType) -> Option<TileKernel> {
         match ty {
             GgmlType::Q4_0 => self.q4_0,
             GgmlType::Q4_1 => self.q4_1,

@@ -4,10 +4,11 @@
 //! bytes by signed activation bytes and sums groups of four straight into i32 lanes
 //! (no i16 intermediate, no saturation). A trailing odd block takes the 256-bit form.
 //!
-//! The other entries of this tier (K-quants, Q5_1, IQ4, F16/BF16, f32) use the AVX2
-//! kernels for now (see [`crate::cpu::KernelTable`]).
+//! The other entries of this tier (K-quants, Q5_1, IQ4, F16/BF16) use the AVX2 kernels
+//! for now (see [`crate::cpu::KernelTable`]); batches of K-quants have their own tiles.
 
 mod attention;
+mod f32;
 mod q4_0;
 mod q4_1;
 mod q5_0;
@@ -15,6 +16,7 @@ mod q8_0;
 pub(crate) mod tile;
 
 pub use attention::attend;
+pub use f32::vec_dot_f32;
 pub use q4_0::vec_dot_q4_0_q8_0;
 pub use q4_1::vec_dot_q4_1_q8_1;
 pub use q5_0::vec_dot_q5_0_q8_0;
