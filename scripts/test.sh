@@ -4,7 +4,8 @@
 #   scripts/test.sh
 #
 # Installs: Debian packages the build needs (plus the aarch64 cross toolchain and qemu-user,
-# by scripts/test-aarch64.sh), the `gguf` Python package (llama.cpp's gguf-py,
+# by scripts/test-aarch64.sh; valgrind by scripts/test-ffi.sh; a JDK and python3-venv by
+# scripts/test-bindings.sh), the `gguf` Python package (llama.cpp's gguf-py,
 # the independent reference some tests run), and the test models (scripts/fetch-models.sh).
 # EDGE_CI=1 makes a missing model or missing Python reference a failure instead of a skip.
 set -euo pipefail
@@ -38,5 +39,11 @@ cargo test --workspace --quiet
 
 step "aarch64: NEON kernels and their tests under qemu-user"
 scripts/test-aarch64.sh
+
+step "C ABI: libedge from C (valgrind) on x86-64 and under qemu-user on aarch64"
+scripts/test-ffi.sh
+
+step "bindings: Python and Java over libedge (Python also under qemu-user on aarch64)"
+scripts/test-bindings.sh
 
 step "all tests passed"

@@ -100,6 +100,10 @@ pub enum LlmError {
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
 
+    /// The caller's progress callback asked to stop loading.
+    #[error("loading was cancelled by the progress callback")]
+    Cancelled,
+
     /// A kernel rejected its arguments or is unavailable (e.g. `EDGE_CPU_TIER` names a tier
     /// this CPU lacks).
     #[error(transparent)]

@@ -9,9 +9,11 @@
 use edge_formats::GgufFile;
 use edge_kernels::ops;
 
-use super::forward::{add, round_to_f16, Ctx, Scratch};
+use super::attention::{store_and_attend, AttnRows};
+use super::forward::{add, embed, norm_chunks, norm_rows, output, rope_tables, Ctx, Logits, Rope};
 use super::hparams::Hparams;
 use super::kv_cache::KvCache;
+use super::scratch::Rows;
 use super::weights::{vector, Embedding, Linear};
 use super::LlmError;
 
@@ -90,116 +92,81 @@ impl Gemma3Weights {
     }
 }
 
-/// The Gemma 3 forward pass of one token; see [`super::forward::forward`].
+/// The Gemma 3 forward pass of a batch of tokens; see [`super::forward::forward`].
 pub(crate) fn forward(
     cx: &Ctx<'_>,
     w: &Gemma3Weights,
     cache: &mut KvCache,
-    s: &mut Scratch,
-    token: u32,
+    r: Rows<'_>,
+    tokens: &[u32],
     pos: usize,
-    logits: Option<&mut [f32]>,
+    logits: Logits<'_>,
 ) -> Result<(), LlmError> {
     let hp = cx.hp;
     let eps = hp.rms_eps;
     let hd = hp.head_dim;
-    let group = hp.n_head / hp.n_head_kv;
+    let (q_dim, kv_dim) = hp.attention_dims()?;
 
-    w.token_embd.row(cx.file, token as usize, &mut s.x)?;
-    s.x.iter_mut().for_each(|v| *v *= w.embd_scale);
-    ops::rope_angles_scaled(
-        pos,
-        hp.rope_dims,
-        hp.rope_base,
-        hp.rope_freq_scale,
-        &mut s.cos,
-        &mut s.sin,
-    )?;
+    embed(cx, &w.token_embd, tokens, r.x)?;
+    r.x.iter_mut().for_each(|v| *v *= w.embd_scale);
+    rope_tables(hp, pos, hp.rope_base, hp.rope_freq_scale, r.cos, r.sin)?;
     if let Some(swa) = &hp.swa {
-        ops::rope_angles(
-            pos,
-            hp.rope_dims,
-            swa.rope_base,
-            &mut s.cos_swa,
-            &mut s.sin_swa,
-        )?;
+        rope_tables(hp, pos, swa.rope_base, 1.0, r.cos_swa, r.sin_swa)?;
     }
 
     for (l, layer) in w.layers.iter().enumerate() {
         let window = hp.window(l);
         // Attention.
-        ops::rms_norm_mul(&s.x, &layer.attn_norm, eps, &mut s.xb)?;
-        cx.matvec(&layer.wq, &s.xb, &mut s.q)?;
-        cx.matvec(&layer.wk, &s.xb, &mut s.k)?;
-        cx.matvec(&layer.wv, &s.xb, &mut s.v)?;
-        norm_heads(&mut s.q, &layer.q_norm, eps)?;
-        norm_heads(&mut s.k, &layer.k_norm, eps)?;
+        norm_rows(r.x, &layer.attn_norm, eps, r.xb)?;
+        cx.matmul_multi(
+            &[
+                cx.matrix(&layer.wq)?,
+                cx.matrix(&layer.wk)?,
+                cx.matrix(&layer.wv)?,
+            ],
+            r.xb,
+            &mut [&mut *r.q, &mut *r.k, &mut *r.v],
+        )?;
+        norm_chunks(r.q, &layer.q_norm, eps)?;
+        norm_chunks(r.k, &layer.k_norm, eps)?;
         let (cos, sin) = match window {
-            Some(_) => (&s.cos_swa, &s.sin_swa),
-            None => (&s.cos, &s.sin),
+            Some(_) => (&*r.cos_swa, &*r.sin_swa),
+            None => (&*r.cos, &*r.sin),
         };
-        ops::rope_neox(&mut s.q, hd, cos, sin)?;
-        ops::rope_neox(&mut s.k, hd, cos, sin)?;
-        cache.store(l, pos, &s.k, &s.v);
+        Rope::Neox.apply(r.q, q_dim, hd, cos, sin)?;
+        Rope::Neox.apply(r.k, kv_dim, hd, cos, sin)?;
         // llama.cpp scales the query (not the scores), then rounds it to f16 for the
         // product with the f16 keys; doing both in that order keeps us on its grid.
-        s.q.iter_mut().for_each(|v| *v *= hp.attn_scale);
-        round_to_f16(&mut s.q);
+        r.q.iter_mut().for_each(|v| *v *= hp.attn_scale);
         // A local layer sees the last `window` positions, itself included.
-        let first = window.map_or(0, |win| (pos + 1).saturating_sub(win));
-        for (h, (qh, out)) in
-            s.q.chunks_exact(hd)
-                .zip(s.att.chunks_exact_mut(hd))
-                .enumerate()
-        {
-            let (keys, values) = cache.head(l, h / group, first..pos + 1);
-            cx.table.attend(qh, keys, values, 1.0, &mut s.acc, out)?;
-        }
-        cx.matvec(&layer.wo, &s.att, &mut s.xb)?;
-        norm_in_place(&mut s.xb, &layer.post_attn_norm, eps)?;
-        add(&mut s.x, &s.xb);
+        let rows = AttnRows {
+            q: &mut *r.q,
+            k: &*r.k,
+            v: &*r.v,
+            out: &mut *r.att,
+            pos,
+        };
+        store_and_attend(cx, cache, l, rows, window, 1.0)?;
+        cx.matmul(&layer.wo, r.att, r.xb)?;
+        norm_chunks(r.xb, &layer.post_attn_norm, eps)?;
+        add(r.x, r.xb);
 
         // Feed-forward (GeGLU).
-        ops::rms_norm_mul(&s.x, &layer.ffn_norm, eps, &mut s.xb)?;
-        cx.matvec(&layer.ffn_gate, &s.xb, &mut s.gate)?;
-        cx.matvec(&layer.ffn_up, &s.xb, &mut s.up)?;
+        norm_rows(r.x, &layer.ffn_norm, eps, r.xb)?;
+        cx.matmul_multi(
+            &[cx.matrix(&layer.ffn_gate)?, cx.matrix(&layer.ffn_up)?],
+            r.xb,
+            &mut [&mut *r.gate, &mut *r.up],
+        )?;
         // Exact GELU. llama.cpp's CPU backend reads it from an f16 table instead; trying
         // that moved this model's perplexity by 0.8% but no closer to llama.cpp's overall
         // (it is that sensitive), so the model's own definition is kept.
-        ops::gelu_tanh_mul(&mut s.gate, &s.up)?;
-        cx.matvec(&layer.ffn_down, &s.gate, &mut s.xb)?;
-        norm_in_place(&mut s.xb, &layer.post_ffn_norm, eps)?;
-        add(&mut s.x, &s.xb);
+        cx.glu(ops::gelu_tanh_mul, r.gate, r.up, hp.n_ff)?;
+        cx.matmul(&layer.ffn_down, r.gate, r.xb)?;
+        norm_chunks(r.xb, &layer.post_ffn_norm, eps)?;
+        add(r.x, r.xb);
     }
 
-    if let Some(logits) = logits {
-        ops::rms_norm_mul(&s.x, &w.output_norm, eps, &mut s.xb)?;
-        cx.matvec(&w.output, &s.xb, logits)?;
-        if let Some(cap) = hp.logit_softcap {
-            logits.iter_mut().for_each(|v| *v = cap * (*v / cap).tanh());
-        }
-    }
-    Ok(())
-}
-
-/// `x ← rms_norm(x) ⊙ weight`, in place.
-fn norm_in_place(x: &mut [f32], weight: &[f32], eps: f32) -> Result<(), LlmError> {
-    if x.len() != weight.len() {
-        return Err(LlmError::Kernel(edge_kernels::KernelError::BadLength {
-            what: "rms_norm weight",
-            expected: x.len(),
-            found: weight.len(),
-            unit: "elements",
-        }));
-    }
-    ops::rms_norm(x, eps);
-    x.iter_mut().zip(weight).for_each(|(v, &w)| *v *= w);
-    Ok(())
-}
-
-/// RMS-normalises every `weight.len()`-wide head of `x` on its own and scales it by
-/// `weight` (the Q/K norms).
-fn norm_heads(x: &mut [f32], weight: &[f32], eps: f32) -> Result<(), LlmError> {
-    x.chunks_exact_mut(weight.len())
-        .try_for_each(|head| norm_in_place(head, weight, eps))
+    // The softcap, when the model has one, is applied by `output`.
+    output(cx, &w.output_norm, &w.output, r.x, r.xb, logits)
 }

@@ -9,6 +9,10 @@ use super::LlmError;
 pub(crate) enum Arch {
     /// Llama and its descendants (SmolLM2, TinyLlama, …).
     Llama,
+    /// Qwen 2 (and 2.5): llama with NeoX RoPE and biases on the Q/K/V projections.
+    Qwen2,
+    /// Qwen 3 (dense): llama with NeoX RoPE and per-head RMS norms of the queries and keys.
+    Qwen3,
     /// Gemma 3 (text): interleaved sliding-window and global attention, per-head Q/K
     /// norms, post-norms and a GeGLU feed-forward.
     Gemma3,
@@ -19,6 +23,8 @@ impl Arch {
     pub(crate) fn from_name(name: &str) -> Option<Arch> {
         match name {
             "llama" => Some(Arch::Llama),
+            "qwen2" => Some(Arch::Qwen2),
+            "qwen3" => Some(Arch::Qwen3),
             "gemma3" => Some(Arch::Gemma3),
             _ => None,
         }
@@ -28,6 +34,8 @@ impl Arch {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
             Arch::Gemma3 => "gemma3",
         }
     }
@@ -158,7 +166,7 @@ impl Hparams {
         let rope_freq_scale = rope_freq_scale(&m)?;
         let n_layer = m.positive("block_count")?;
         let (swa, attn_scale, logit_softcap) = match arch {
-            Arch::Llama => (None, 1.0 / (head_dim as f32).sqrt(), None),
+            Arch::Llama | Arch::Qwen2 | Arch::Qwen3 => (None, 1.0 / (head_dim as f32).sqrt(), None),
             Arch::Gemma3 => gemma3_extras(&m, n_layer, n_embd, n_head, head_dim)?,
         };
         let n_vocab = m.positive_or("vocab_size", n_tokens)?;

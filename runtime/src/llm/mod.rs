@@ -11,12 +11,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Supported architectures: [`SUPPORTED_ARCHITECTURES`] (`llama`, e.g. SmolLM2; `gemma3`,
-//! text-only). Hyperparameters come from the
+//! Supported architectures: [`SUPPORTED_ARCHITECTURES`] (`llama`, e.g. SmolLM2; `qwen2`;
+//! `qwen3`, dense; `gemma3`, text-only). Hyperparameters come from the
 //! file's metadata only; weights stay quantized in the memory map and are multiplied by the
 //! kernels of `edge-kernels`, which quantize activations the way llama.cpp does so that
 //! results match it.
 
+mod attention;
 mod error;
 mod forward;
 mod gemma3;
@@ -24,6 +25,7 @@ mod hparams;
 mod kv_cache;
 mod llama;
 mod model;
+mod scratch;
 mod session;
 mod weights;
 
@@ -33,4 +35,4 @@ pub use model::{LoadParams, Model};
 pub use session::Session;
 
 /// The values of `general.architecture` this runtime can load.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "gemma3"];
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "qwen3", "gemma3"];

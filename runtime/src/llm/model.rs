@@ -47,6 +47,39 @@ impl Model {
 
     /// As [`load`](Self::load), for a file already opened.
     pub fn from_file(file: GgufFile, params: &LoadParams) -> Result<Model, LlmError> {
+        Model::from_file_with_progress(file, params, |_| true)
+    }
+
+    /// As [`load`](Self::load), reporting progress: `progress` is called with a fraction
+    /// in `[0, 1]` (after opening the file, then after each loading step, `1.0` when
+    /// done); when it returns `false`, loading stops with [`LlmError::Cancelled`] and
+    /// everything loaded so far is released.
+    pub fn load_with_progress(
+        path: impl AsRef<Path>,
+        params: &LoadParams,
+        mut progress: impl FnMut(f32) -> bool,
+    ) -> Result<Model, LlmError> {
+        if !progress(0.0) {
+            return Err(LlmError::Cancelled);
+        }
+        Model::from_file_with_progress(GgufFile::open(path)?, params, progress)
+    }
+
+    /// As [`from_file`](Self::from_file), reporting progress as
+    /// [`load_with_progress`](Self::load_with_progress) does.
+    pub fn from_file_with_progress(
+        file: GgufFile,
+        params: &LoadParams,
+        mut progress: impl FnMut(f32) -> bool,
+    ) -> Result<Model, LlmError> {
+        let mut step = |fraction: f32| {
+            if progress(fraction) {
+                Ok(())
+            } else {
+                Err(LlmError::Cancelled)
+            }
+        };
+        step(0.1)?;
         let arch_name = file
             .get("general.architecture")
             .ok_or_else(|| LlmError::MissingHyperparameter {
@@ -65,6 +98,7 @@ impl Model {
             Device::Cpu => KernelTable::from_env()?,
         };
         let tokenizer = Tokenizer::from_gguf(&file)?;
+        step(0.3)?;
         let hparams = Hparams::from_gguf(&file, arch, tokenizer.n_vocab())?;
         if hparams.n_vocab > tokenizer.n_vocab() {
             return Err(LlmError::BadHyperparameter {
@@ -76,7 +110,9 @@ impl Model {
                 ),
             });
         }
+        step(0.4)?;
         let weights = Weights::load(&file, &hparams)?;
+        step(0.9)?;
         let chat_template = file
             .get("tokenizer.chat_template")
             .and_then(|v| v.as_str())
@@ -86,6 +122,7 @@ impl Model {
             n => n,
         };
         let pool = Pool::new(threads)?;
+        step(1.0)?;
         Ok(Model {
             file,
             arch_name,

@@ -1,7 +1,8 @@
 //! [`Session`]: one sequence being evaluated, with its KV cache.
 
-use super::forward::{forward, Scratch};
+use super::forward::{forward, Logits};
 use super::kv_cache::KvCache;
+use super::scratch::Scratch;
 use super::{LlmError, Model};
 
 /// A sequence of tokens evaluated by a [`Model`]: the keys and values of every token so far
@@ -38,23 +39,23 @@ impl<'m> Session<'m> {
     /// Appends `tokens` at the current position and returns the logits of the LAST one
     /// (`n_vocab` values).
     ///
+    /// The tokens are evaluated in batches (layer by layer, each weight matrix read once
+    /// per batch), so a long prompt costs far less than as many single tokens.
+    ///
     /// Nothing is evaluated, and the session is unchanged, if `tokens` is empty, holds an
     /// id outside the vocabulary, or does not fit in the remaining context.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<&[f32], LlmError> {
         self.check(tokens)?;
         let cx = self.model.ctx();
-        let last = tokens.len() - 1;
-        for (i, &t) in tokens.iter().enumerate() {
-            let logits = (i == last).then_some(self.logits.as_mut_slice());
-            forward(
-                &cx,
-                &mut self.cache,
-                &mut self.scratch,
-                t,
-                self.n_past,
-                logits,
-            )?;
-            self.n_past += 1;
+        let mut batches = tokens.chunks(self.scratch.max_rows()).peekable();
+        while let Some(batch) = batches.next() {
+            let logits = match batches.peek() {
+                Some(_) => Logits::Skip,
+                None => Logits::Last(&mut self.logits),
+            };
+            let (cache, scratch) = (&mut self.cache, &mut self.scratch);
+            forward(&cx, cache, scratch, batch, self.n_past, logits)?;
+            self.n_past += batch.len();
         }
         Ok(&self.logits)
     }
@@ -64,19 +65,16 @@ impl<'m> Session<'m> {
     pub fn eval_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>, LlmError> {
         self.check(tokens)?;
         let n_vocab = self.logits.len();
-        let mut all = Vec::with_capacity(tokens.len() * n_vocab);
+        let mut all = vec![0.0; tokens.len() * n_vocab];
         let cx = self.model.ctx();
-        for &t in tokens {
-            forward(
-                &cx,
-                &mut self.cache,
-                &mut self.scratch,
-                t,
-                self.n_past,
-                Some(&mut self.logits),
-            )?;
-            self.n_past += 1;
-            all.extend_from_slice(&self.logits);
+        let rows = self.scratch.max_rows();
+        for (batch, out) in tokens.chunks(rows).zip(all.chunks_mut(rows * n_vocab)) {
+            let (cache, scratch) = (&mut self.cache, &mut self.scratch);
+            forward(&cx, cache, scratch, batch, self.n_past, Logits::All(out))?;
+            self.n_past += batch.len();
+        }
+        if let Some(last) = all.get(all.len() - n_vocab..) {
+            self.logits.copy_from_slice(last);
         }
         Ok(all)
     }
