@@ -317,3 +317,64 @@ fn quantize_q8_0_ties() {
         assert_eq!(bytemuck::bytes_of(&got[0]), &want[..], "tier {}", t.tier());
     }
 }
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// The Q8_K activation quantizer (for K-quant and IQ4_XS weights) is bit-exact with
+    /// edge-quant's reference on every tier: zeros, subnormals, huge values, infinities
+    /// and NaNs included, and blocks whose largest magnitude occurs with both signs.
+    #[test]
+    fn quantize_q8_k_bit_exact(
+        x in (1usize..5).prop_flat_map(|n| prop::collection::vec(prop_oneof![
+            6 => -10.0f32..10.0,
+            1 => prop::sample::select(vec![0.0f32, -0.0, 1e-40, -1e-45, 3e38, -3e38,
+                f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.5, -0.5, 2.5, 10.0, -10.0]),
+            1 => any::<f32>(),
+        ], n * 256))
+    ) {
+        let n = x.len() / 256;
+        let mut want = vec![0u8; n * 292];
+        edge_quant::quantize(GgmlType::Q8_K, &x, &mut want).unwrap();
+        for t in available_tables() {
+            let mut got = vec![0u8; n * 292];
+            t.quantize_activation(GgmlType::Q4_K, &x, &mut got).unwrap();
+            prop_assert_eq!(&got, &want, "tier {}", t.tier());
+        }
+    }
+}
+
+/// Q8_K blocks random data rarely produces: all zeros, only subnormals (`iscale`
+/// overflows), the largest magnitude with both signs, rounding ties.
+#[test]
+fn quantize_q8_k_edge_blocks() {
+    let mut blocks: Vec<[f32; 256]> = vec![[0.0; 256], [-0.0; 256], [1e-45; 256]];
+    let mut both = [0.0f32; 256];
+    both[7] = -3.0;
+    both[3] = 3.0;
+    both[200] = -3.0;
+    blocks.push(both);
+    let mut ties = [0.0f32; 256];
+    ties[0] = 127.0;
+    for (i, v) in ties.iter_mut().enumerate().skip(1) {
+        *v = (i % 64) as f32 - 31.5;
+    }
+    blocks.push(ties);
+    let mut tiny = [0.0f32; 256];
+    tiny[100] = -1e-40;
+    tiny[5] = 1e-41;
+    blocks.push(tiny);
+    let x: Vec<f32> = blocks.concat();
+    let mut want = vec![0u8; blocks.len() * 292];
+    edge_quant::quantize(GgmlType::Q8_K, &x, &mut want).unwrap();
+    for t in available_tables() {
+        let mut got = vec![<BlockQ8K as bytemuck::Zeroable>::zeroed(); blocks.len()];
+        t.quantize_row_q8_k(&x, &mut got).unwrap();
+        assert_eq!(
+            bytemuck::cast_slice::<BlockQ8K, u8>(&got),
+            &want[..],
+            "tier {}",
+            t.tier()
+        );
+    }
+}

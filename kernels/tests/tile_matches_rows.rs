@@ -3,12 +3,13 @@
 //! pair (the tiles sum the f32 parts in their own order), and the same bits on one
 //! thread and on two. Shapes cover odd block counts, row counts that are not a multiple
 //! of the 4- or 16-row panels and batches that are not a multiple of the tiles'
-//! activation rows.
+//! activation rows. The NEON tiles, which repeat their row kernels' f32 operations, must
+//! also give exactly the bits of the tier's `vec_dot`.
 
 mod common;
 
 use common::*;
-use edge_kernels::{matmul, GgmlType, KernelTable, Pool, QuantMatrix};
+use edge_kernels::{matmul, GgmlType, KernelTable, Pool, QuantMatrix, Tier};
 use edge_quant::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K};
 use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0};
 use proptest::prelude::*;
@@ -75,6 +76,11 @@ fn check(ty: GgmlType, w: &[u8], rows: usize, xs: &[f32]) {
                     let reference = scalar.vec_dot(ty, wr, a).unwrap();
                     let bound = bound(ty, wr, a);
                     assert_close(ty, t.tier(), got, reference, bound, REL);
+                    if matches!(t.tier(), Tier::Neon | Tier::NeonDotprod) {
+                        // The NEON tiles repeat the row kernels' f32 operations.
+                        let row = t.vec_dot(ty, wr, a).unwrap();
+                        assert_eq!(got.to_bits(), row.to_bits(), "{ty:?} {}", t.tier());
+                    }
                 }
             }
             match &first {

@@ -174,6 +174,7 @@ pub struct KernelTable {
     pub(crate) vec_dot_bf16: VecDot<[u8; 2], [u8; 2]>,
     pub(crate) vec_dot_f32: VecDot<f32, f32>,
     pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
+    pub(crate) quantize_row_q8_k: unsafe fn(&[f32], &mut [BlockQ8K]),
     pub(crate) attend: Attend,
     /// Tile kernels for batches (see [`super::tile`]).
     pub(crate) tiles: Tiles,
@@ -201,6 +202,7 @@ static SCALAR: KernelTable = KernelTable {
     vec_dot_bf16: scalar::vec_dot_bf16,
     vec_dot_f32: scalar::vec_dot_f32,
     quantize_row_q8_0: scalar::quantize_row_q8_0,
+    quantize_row_q8_k: scalar::quantize_row_q8_k,
     attend: attention::attend_unchecked,
     tiles: Tiles::NONE,
 };
@@ -227,6 +229,7 @@ static AVX2: KernelTable = {
         vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx2::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
+        quantize_row_q8_k: avx2::quantize_row_q8_k,
         attend: avx2::attend,
         tiles: Tiles {
             q4_0: Some(TileKernel::Panels(avx2::tile::tile_q4_0)),
@@ -249,7 +252,7 @@ static AVX512: KernelTable = {
         vec_dot_q4_0_q8_0: avx512::vec_dot_q4_0_q8_0,
         vec_dot_q4_1_q8_1: avx512::vec_dot_q4_1_q8_1,
         vec_dot_q5_0_q8_0: avx512::vec_dot_q5_0_q8_0,
-        vec_dot_q5_1_q8_1: avx2::vec_dot_q5_1_q8_1,
+        vec_dot_q5_1_q8_1: avx512::vec_dot_q5_1_q8_1,
         vec_dot_q8_0_q8_0: avx512::vec_dot_q8_0_q8_0,
         vec_dot_q2_k_q8_k: avx2::vec_dot_q2_k_q8_k,
         vec_dot_q3_k_q8_k: avx2::vec_dot_q3_k_q8_k,
@@ -262,6 +265,7 @@ static AVX512: KernelTable = {
         vec_dot_bf16: avx2::vec_dot_bf16,
         vec_dot_f32: avx512::vec_dot_f32,
         quantize_row_q8_0: avx2::quantize_row_q8_0,
+        quantize_row_q8_k: avx2::quantize_row_q8_k,
         attend: avx512::attend,
         tiles: Tiles {
             q4_0: Some(TileKernel::Strip {
@@ -300,17 +304,18 @@ static AVX512: KernelTable = {
 #[cfg(target_arch = "aarch64")]
 const NEON_BASE: KernelTable = {
     use super::aarch64::neon;
+    use super::tile::TileKernel;
     KernelTable {
         tier: Tier::Neon,
         vec_dot_q4_0_q8_0: neon::vec_dot_q4_0_q8_0,
         vec_dot_q4_1_q8_1: neon::vec_dot_q4_1_q8_1,
         vec_dot_q5_0_q8_0: neon::vec_dot_q5_0_q8_0,
-        vec_dot_q5_1_q8_1: scalar::vec_dot_q5_1_q8_1,
+        vec_dot_q5_1_q8_1: neon::vec_dot_q5_1_q8_1,
         vec_dot_q8_0_q8_0: neon::vec_dot_q8_0_q8_0,
         vec_dot_q2_k_q8_k: scalar::vec_dot_q2_k_q8_k,
         vec_dot_q3_k_q8_k: scalar::vec_dot_q3_k_q8_k,
         vec_dot_q4_k_q8_k: neon::vec_dot_q4_k_q8_k,
-        vec_dot_q5_k_q8_k: scalar::vec_dot_q5_k_q8_k,
+        vec_dot_q5_k_q8_k: neon::vec_dot_q5_k_q8_k,
         vec_dot_q6_k_q8_k: neon::vec_dot_q6_k_q8_k,
         vec_dot_iq4_nl_q8_0: scalar::vec_dot_iq4_nl_q8_0,
         vec_dot_iq4_xs_q8_k: scalar::vec_dot_iq4_xs_q8_k,
@@ -318,22 +323,43 @@ const NEON_BASE: KernelTable = {
         vec_dot_bf16: scalar::vec_dot_bf16,
         vec_dot_f32: neon::vec_dot_f32,
         quantize_row_q8_0: scalar::quantize_row_q8_0,
+        quantize_row_q8_k: neon::quantize_row_q8_k,
         attend: attention::attend_unchecked,
-        tiles: Tiles::NONE,
+        tiles: Tiles {
+            q4_0: Some(TileKernel::Panels(neon::tile::tile_q4_0)),
+            q4_1: Some(TileKernel::Panels(neon::tile::tile_q4_1)),
+            q5_0: Some(TileKernel::Panels(neon::tile::tile_q5_0)),
+            q8_0: Some(TileKernel::Panels(neon::tile::tile_q8_0)),
+            q4_k: Some(TileKernel::Panels(neon::tile::tile_q4_k)),
+            q5_k: Some(TileKernel::Panels(neon::tile::tile_q5_k)),
+            q6_k: Some(TileKernel::Panels(neon::tile::tile_q6_k)),
+        },
     }
 };
 
 #[cfg(target_arch = "aarch64")]
 static NEON_DOTPROD: KernelTable = {
     use super::aarch64::neon_dotprod;
+    use super::tile::TileKernel;
     KernelTable {
         tier: Tier::NeonDotprod,
         vec_dot_q4_0_q8_0: neon_dotprod::vec_dot_q4_0_q8_0,
         vec_dot_q4_1_q8_1: neon_dotprod::vec_dot_q4_1_q8_1,
         vec_dot_q5_0_q8_0: neon_dotprod::vec_dot_q5_0_q8_0,
+        vec_dot_q5_1_q8_1: neon_dotprod::vec_dot_q5_1_q8_1,
         vec_dot_q8_0_q8_0: neon_dotprod::vec_dot_q8_0_q8_0,
         vec_dot_q4_k_q8_k: neon_dotprod::vec_dot_q4_k_q8_k,
+        vec_dot_q5_k_q8_k: neon_dotprod::vec_dot_q5_k_q8_k,
         vec_dot_q6_k_q8_k: neon_dotprod::vec_dot_q6_k_q8_k,
+        tiles: Tiles {
+            q4_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_0)),
+            q4_1: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_1)),
+            q5_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q5_0)),
+            q8_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q8_0)),
+            q4_k: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_k)),
+            q5_k: Some(TileKernel::Panels(neon_dotprod::tile::tile_q5_k)),
+            q6_k: Some(TileKernel::Panels(neon_dotprod::tile::tile_q6_k)),
+        },
         ..NEON_BASE
     }
 };
@@ -531,6 +557,22 @@ impl KernelTable {
         Ok(())
     }
 
+    /// Quantizes `x` to Q8_K blocks, bit-exact with `edge_quant`'s reference quantizer.
+    pub fn quantize_row_q8_k(&self, x: &[f32], out: &mut [BlockQ8K]) -> Result<(), KernelError> {
+        let expected = out.len().saturating_mul(256);
+        if x.len() != expected {
+            return Err(KernelError::BadLength {
+                what: "row to quantize to Q8_K",
+                expected,
+                found: x.len(),
+                unit: "elements",
+            });
+        }
+        // SAFETY: the table's tier was checked against this CPU; lengths match.
+        unsafe { (self.quantize_row_q8_k)(x, out) };
+        Ok(())
+    }
+
     /// Quantizes whole blocks of `x` to Q8_1, bit-exact with edge-quant's reference: the
     /// quants and `d` of this tier's Q8_0 quantizer (the same as Q8_1's), and
     /// `s = f16(Σq · d)` with the unrounded `d = max|x| / 127` computed as the reference
@@ -598,6 +640,16 @@ impl KernelTable {
                 })?;
             self.quantize_row_q8_1(x, blocks);
             return Ok(());
+        }
+        if act == GgmlType::Q8_K {
+            let blocks: &mut [BlockQ8K] =
+                bytemuck::try_cast_slice_mut(out).map_err(|_| KernelError::BadLength {
+                    what: "quantized activation buffer",
+                    expected,
+                    found: expected,
+                    unit: "bytes",
+                })?;
+            return self.quantize_row_q8_k(x, blocks);
         }
         edge_quant::quantize(act, x, out).map_err(|_| KernelError::Unsupported {
             op: "activation quantization",

@@ -4,7 +4,9 @@
 //! The integer kernels of both tiers share one body per type ([`body`]), instantiated in
 //! each tier's module with that tier's `dot` (16 i8 · 16 i8 accumulated into four i32
 //! lanes): `vmull_s8` + `vpadalq_s16` in [`neon`], `sdot` in [`neon_dotprod`]. Both are
-//! exact for every i8 pair, so only the tier's target features differ.
+//! exact for every i8 pair, so only the tier's target features differ. The same goes
+//! for each tier's `tile` module (batched products over [`crate::cpu::tile`] panels).
+//! The Q8_K activation quantizer ([`neon::quantize_row_q8_k`]) serves both tiers.
 //!
 //! Each kernel is an `unsafe fn` with `#[target_feature]`: its caller must make sure the
 //! CPU has those features, which [`crate::cpu::KernelTable`] does. Memory accesses are

@@ -4,7 +4,8 @@
 //! multiplies [`R`] weight rows by [`T`] activation rows at a time, so an unpacked weight
 //! block and a loaded activation block serve several dot products each.
 //!
-//! A tier may instead bring its own [`StripFn`], which unpacks weight rows into its own
+//! The AVX2 and NEON tiers (plain and `dotprod`) use these panels. A tier may instead
+//! bring its own [`StripFn`], which unpacks weight rows into its own
 //! layout and multiplies them (AVX-512: 16 weight rows per vector, see
 //! `x86::avx512::tile`).
 //!
@@ -37,8 +38,11 @@ pub(crate) const T: usize = 4;
 /// `R × nb·8·16` i16 scales (one per i16 lane of each 32-element group), `mins`
 /// `R × nb·8` i16 sub-block mins, `d` and `dmin` `R × nb` super-block scales.
 #[derive(Clone, Copy, Debug)]
-// Only the x86-64 tiers have tile kernels yet.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+// Only the x86-64 and aarch64 tiers have tile kernels.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
 pub(crate) struct Panel<'a> {
     pub q: &'a [u8],
     pub d: &'a [f32],
@@ -68,6 +72,7 @@ pub(crate) type StripFn = unsafe fn(&[u8], usize, usize, usize, &Acts<'_>, *mut 
 
 /// A tier's kernel for batches of one weight type.
 #[derive(Clone, Copy)]
+// Only AVX-512 brings its own strips.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum TileKernel {
     /// [`R`] × [`T`] tiles over panels unpacked by this module (see [`tiled_rows`]).

@@ -13,7 +13,7 @@ use half::f16;
 /// 16-element group of a Q8_K block computed from its quants (`n × nb·16`); both empty
 /// for other types.
 #[derive(Clone, Copy, Debug)]
-// Only the x86-64 tiers have tile kernels yet.
+// Only the x86-64 tiles read every part (`neg_sum`, `sum16`: AVX-512).
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct Acts<'a> {
     pub q: &'a [i8],

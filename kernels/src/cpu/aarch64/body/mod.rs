@@ -9,3 +9,5 @@
 mod legacy;
 #[macro_use]
 mod k_quants;
+#[macro_use]
+mod tile;

@@ -4,8 +4,10 @@
 //! into i32 lanes with `vpadalq_s16`.
 
 mod f32;
+mod q8_k;
 
 pub use self::f32::vec_dot_f32;
+pub use self::q8_k::quantize_row_q8_k;
 
 use core::arch::aarch64::*;
 
@@ -22,6 +24,9 @@ fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
 q4_0_kernel!("neon");
 q4_1_kernel!("neon");
 q5_0_kernel!("neon");
+q5_1_kernel!("neon");
 q8_0_kernel!("neon");
 q4_k_kernel!("neon");
+q5_k_kernel!("neon");
 q6_k_kernel!("neon");
+tile_kernels!("neon");

@@ -26,6 +26,9 @@ fn dot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
 q4_0_kernel!("neon,dotprod");
 q4_1_kernel!("neon,dotprod");
 q5_0_kernel!("neon,dotprod");
+q5_1_kernel!("neon,dotprod");
 q8_0_kernel!("neon,dotprod");
 q4_k_kernel!("neon,dotprod");
+q5_k_kernel!("neon,dotprod");
 q6_k_kernel!("neon,dotprod");
+tile_kernels!("neon,dotprod");

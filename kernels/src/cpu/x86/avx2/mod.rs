@@ -18,6 +18,7 @@ mod q5_1;
 mod q5_k;
 mod q6_k;
 mod q8_0;
+mod q8_k;
 pub(crate) mod tile;
 
 pub use self::f16::{vec_dot_bf16, vec_dot_f16};
@@ -34,6 +35,7 @@ pub use q5_1::vec_dot_q5_1_q8_1;
 pub use q5_k::vec_dot_q5_k_q8_k;
 pub use q6_k::vec_dot_q6_k_q8_k;
 pub use q8_0::{quantize_row_q8_0, vec_dot_q8_0_q8_0};
+pub use q8_k::quantize_row_q8_k;
 
 use core::arch::x86_64::*;
 

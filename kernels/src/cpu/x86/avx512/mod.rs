@@ -4,7 +4,7 @@
 //! bytes by signed activation bytes and sums groups of four straight into i32 lanes
 //! (no i16 intermediate, no saturation). A trailing odd block takes the 256-bit form.
 //!
-//! The other entries of this tier (K-quants, Q5_1, IQ4, F16/BF16) use the AVX2 kernels
+//! The other entries of this tier (K-quants, IQ4, F16/BF16) use the AVX2 kernels
 //! for now (see [`crate::cpu::KernelTable`]); batches of K-quants have their own tiles.
 
 mod attention;
@@ -12,6 +12,7 @@ mod f32;
 mod q4_0;
 mod q4_1;
 mod q5_0;
+mod q5_1;
 mod q8_0;
 pub(crate) mod tile;
 
@@ -20,6 +21,7 @@ pub use f32::vec_dot_f32;
 pub use q4_0::vec_dot_q4_0_q8_0;
 pub use q4_1::vec_dot_q4_1_q8_1;
 pub use q5_0::vec_dot_q5_0_q8_0;
+pub use q5_1::vec_dot_q5_1_q8_1;
 pub use q8_0::vec_dot_q8_0_q8_0;
 
 use core::arch::x86_64::*;
