@@ -237,6 +237,27 @@ fn convert_rows(
     Ok(out)
 }
 
+/// The order in which llama-quantize writes tensors: those outside the blocks first, then
+/// block by block (`blk.N.`, by N), by name (bytewise) within each group. Returns indices
+/// into `names`.
+fn llama_cpp_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<usize> {
+    let layer = |name: &str| -> i64 {
+        let digits = name.strip_prefix("blk.").map_or("", |rest| {
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            &rest[..end]
+        });
+        digits.parse().unwrap_or(-1)
+    };
+    let mut keyed: Vec<(i64, &str, usize)> = names
+        .enumerate()
+        .map(|(i, name)| (layer(name), name, i))
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, _, i)| i).collect()
+}
+
 /// Quantizes `input` to `target`, writing the model to `out_path`.
 ///
 /// Nothing is written when the plan cannot be carried out (an already-quantized tensor
@@ -254,6 +275,8 @@ pub fn quantize_model(
     let start = Instant::now();
     let plans = recipe::plan(input, target)?;
     let tensors = input.tensors();
+    // Tensors are written in llama-quantize's order, so that both make the same file.
+    let order = llama_cpp_order(tensors.iter().map(|t| t.name.as_str()));
 
     let mut layouts = Vec::with_capacity(tensors.len());
     for (plan, info) in plans.iter().zip(tensors) {
@@ -265,10 +288,15 @@ pub fn quantize_model(
     }
     let file_type = target.file_type();
     let metadata = output_metadata(input, file_type)?;
-    let specs: Vec<TensorSpec> = plans
+    let specs: Vec<TensorSpec> = order
         .iter()
-        .zip(tensors)
-        .map(|(plan, info)| TensorSpec::new(info.name.clone(), info.dims.clone(), plan.to))
+        .map(|&i| {
+            TensorSpec::new(
+                tensors[i].name.clone(),
+                tensors[i].dims.clone(),
+                plans[i].to,
+            )
+        })
         .collect();
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -289,7 +317,8 @@ pub fn quantize_model(
 
     let mut writer = GgufFileWriter::new(out_path, &metadata, &specs)?;
     let mut output_tensor_bytes = 0u64;
-    for ((plan, info), rows) in plans.iter().zip(tensors).zip(&layouts) {
+    for &i in &order {
+        let (plan, info, rows) = (&plans[i], &tensors[i], &layouts[i]);
         let data = input.tensor_data(info);
         match rows {
             None => {
@@ -351,6 +380,35 @@ mod tests {
     use super::*;
     use edge_formats::{Array, GgufFileWriter};
     use std::sync::Mutex;
+
+    #[test]
+    fn tensors_follow_llama_quantize_order() {
+        // llama.cpp keys its weights by (block number, or -1 outside the blocks; name):
+        // blk.10 after blk.2, non-block tensors first whatever their name.
+        let names = [
+            "token_embd.weight",
+            "blk.10.attn_q.weight",
+            "blk.2.ffn_up.weight",
+            "output_norm.weight",
+            "blk.2.attn_k.weight",
+            "blk.0.attn_q.weight",
+        ];
+        let order: Vec<&str> = llama_cpp_order(names.iter().copied())
+            .into_iter()
+            .map(|i| names[i])
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "output_norm.weight",
+                "token_embd.weight",
+                "blk.0.attn_q.weight",
+                "blk.2.attn_k.weight",
+                "blk.2.ffn_up.weight",
+                "blk.10.attn_q.weight",
+            ]
+        );
+    }
 
     /// Writes a two-layer model whose weights are `ty` (made from an f32 ramp).
     fn write_model(path: &Path, ty: GgmlType, extra: &[(String, Value)]) {
