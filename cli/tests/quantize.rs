@@ -6,7 +6,7 @@ mod common;
 
 use common::{clean_error, edge_run, ok, stderr, tiny_f32_model};
 use edge_formats::{GgmlType, GgufFile, Value};
-use edge_tests::{golden_json, model};
+use edge_tests::{golden_json, model, read_golden};
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
 use std::path::Path;
@@ -34,6 +34,21 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The tensor names of a `quantize-model` golden in the order llama-quantize wrote them: the
+/// golden lists them in file order (one `"name": "sha256"` line each), which a parsed JSON
+/// map would not keep.
+fn golden_tensor_order(rel: &str) -> Vec<String> {
+    let text = String::from_utf8(read_golden(rel)).unwrap();
+    text.lines()
+        .filter_map(|line| {
+            let (name, hash) = line.trim().trim_end_matches(',').split_once("\": \"")?;
+            let hash = hash.strip_suffix('"')?;
+            (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| name.trim_start_matches('"').to_owned())
+        })
+        .collect()
+}
+
 fn smollm2_like_llama_quantize(mix: &str, file_type: u32) {
     let Some(input) = model("smollm2") else {
         return;
@@ -54,11 +69,17 @@ fn smollm2_like_llama_quantize(mix: &str, file_type: u32) {
     let reference = golden_json(&format!("quantize-model/smollm2-{mix}.json"));
     assert_eq!(reference["file_type"], file_type);
 
-    // Same tensors, same order and shapes; types and data as llama-quantize wrote them.
+    // Same tensors and shapes, in llama-quantize's order; types and data as it wrote them.
+    let order = golden_tensor_order(&format!("quantize-model/smollm2-{mix}.json"));
+    let names: Vec<&str> = dst.tensors().iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names, order,
+        "{mix}: tensor order differs from llama-quantize's"
+    );
     assert_eq!(dst.tensors().len(), src.tensors().len());
     let mut wrong_data = vec![];
-    for (s, d) in src.tensors().iter().zip(dst.tensors()) {
-        assert_eq!(d.name, s.name);
+    for d in dst.tensors() {
+        let s = src.tensor(&d.name).unwrap();
         assert_eq!(d.dims, s.dims, "{}", d.name);
         let want = types[&d.name].as_str().unwrap();
         assert!(

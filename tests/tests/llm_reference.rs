@@ -300,7 +300,11 @@ fn smollm2_session_bookkeeping() {
     for &t in &tokens {
         session.eval(&[t]).unwrap();
     }
-    assert_batch_close(session.logits(), &first, "smollm2 token by token vs at once");
+    assert_batch_close(
+        session.logits(),
+        &first,
+        "smollm2 token by token vs at once",
+    );
     // Context full: the session is left unchanged.
     assert!(
         matches!(session.eval(&[1, 2]), Err(LlmError::ContextFull { n_ctx }) if n_ctx == tokens.len() + 1)

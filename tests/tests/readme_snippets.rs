@@ -11,8 +11,8 @@ fn readme_holds_the_tested_binding_examples() {
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     for lang in ["c", "python", "java"] {
         let path = root.join(format!("bindings/{lang}/README-snippet.md"));
-        let snippet = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let snippet =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
             readme.contains(snippet.trim_end()),
             "README.md does not contain {} verbatim; paste it into the section \
