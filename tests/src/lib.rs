@@ -5,6 +5,8 @@
 //! skipped with a message on stderr — except under `EDGE_CI=1` (set by the project's test
 //! command), where a missing model is a failure, so CI can never pass by skipping.
 
+pub mod reference;
+
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use edge_formats::{Array, GgmlType, GgufFileWriter, TensorSpec, Value};
 use edge_runtime::llm::{LlmError, LoadParams, Model};
+use edge_tests::reference::{argmax, f64s, ids, mean_abs_diff, nll, read_json};
 use serde_json::Value as Json;
 
 // ---------------------------------------------------------------------------------------
@@ -48,11 +49,6 @@ fn reference_dir() -> Option<PathBuf> {
     None
 }
 
-fn read_json(path: &Path) -> Json {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// Test model `key` (`smollm2`, `gemma3`) and its llama.cpp and transformers-f32
 /// references.
 fn load(key: &str) -> Option<(Model, Json, Json)> {
@@ -63,42 +59,6 @@ fn load(key: &str) -> Option<(Model, Json, Json)> {
     let lcpp = read_json(&reference.join(format!("llama.cpp/{key}.json")));
     let f32ref = read_json(&reference.join(format!("transformers-f32/{key}.json")));
     Some((model, lcpp, f32ref))
-}
-
-fn ids(v: &Json) -> Vec<u32> {
-    v.as_array()
-        .expect("an array of token ids")
-        .iter()
-        .map(|x| x.as_u64().expect("a token id") as u32)
-        .collect()
-}
-
-fn f64s(v: &Json) -> Vec<f64> {
-    v.as_array()
-        .expect("an array of numbers")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------
-// Helpers over logits.
-
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// Negative log-likelihood of `next` under `logits`, in f64.
-fn nll(logits: &[f32], next: u32) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&v| (v as f64 - max).exp()).sum();
-    max + sum.ln() - logits[next as usize] as f64
 }
 
 // ---------------------------------------------------------------------------------------
@@ -172,11 +132,6 @@ fn perplexity_matches_llama_cpp(key: &str) {
         d_f32 <= 0.1,
         "mean |dNLL| against transformers-f32 on the text: {d_f32}"
     );
-}
-
-fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
 }
 
 fn prompt_logits_match_references(key: &str) {

@@ -39,6 +39,7 @@ use std::time::Instant;
 use edge_formats::GgufFile;
 use edge_quant::{quantize_model, QuantTarget, QuantizeOptions};
 use edge_runtime::llm::{LoadParams, Model};
+use edge_tests::reference::{argmax, f64s, ids, mean_abs_diff, nll, read_json};
 use serde_json::Value as Json;
 
 /// One test per golden, and `FILES`, the list of them (`every_golden_has_a_test` keeps it
@@ -106,11 +107,6 @@ fn every_golden_has_a_test() {
 // ---------------------------------------------------------------------------------------
 // Reading the references.
 
-fn read_json(path: &Path) -> Json {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// `shared/reference/transformers-f32/<key>.json`, or `None` (after a message) when the
 /// reference directory is absent and we are not strict.
 fn f32_reference(key: &str) -> Option<Json> {
@@ -130,50 +126,8 @@ fn f32_reference(key: &str) -> Option<Json> {
     None
 }
 
-fn ids(v: &Json) -> Vec<u32> {
-    v.as_array()
-        .expect("an array of token ids")
-        .iter()
-        .map(|x| x.as_u64().expect("a token id") as u32)
-        .collect()
-}
-
-fn f64s(v: &Json) -> Vec<f64> {
-    v.as_array()
-        .expect("an array of numbers")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
-
 fn top1(position: &Json) -> u64 {
     position["top"][0][0].as_u64().expect("a top-1 token id")
-}
-
-// ---------------------------------------------------------------------------------------
-// Helpers over logits.
-
-/// Index of the highest logit, the lowest on a tie (as llama.cpp's greedy sampler).
-fn argmax(logits: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > logits[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// Negative log-likelihood of `next` under `logits`, in f64.
-fn nll(logits: &[f32], next: u32) -> f64 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&v| (v as f64 - max).exp()).sum();
-    max + sum.ln() - logits[next as usize] as f64
-}
-
-fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
 }
 
 // ---------------------------------------------------------------------------------------
