@@ -85,22 +85,8 @@ pub fn matvec(
     y: &mut [f32],
     pool: &Pool,
 ) -> Result<(), KernelError> {
-    if x.len() != w.cols {
-        return Err(KernelError::BadLength {
-            what: "matvec input x",
-            expected: w.cols,
-            found: x.len(),
-            unit: "elements",
-        });
-    }
-    if y.len() != w.rows {
-        return Err(KernelError::BadLength {
-            what: "matvec output y",
-            expected: w.rows,
-            found: y.len(),
-            unit: "elements",
-        });
-    }
+    check_len("matvec input x", w.cols, x.len())?;
+    check_len("matvec output y", w.rows, y.len())?;
     products(table, std::slice::from_ref(w), x, 1, &mut [y], pool, true)
 }
 
@@ -161,26 +147,12 @@ fn matmul_with(
         rows: n,
         cols: w.cols,
     })?;
-    if xs.len() != expected_x {
-        return Err(KernelError::BadLength {
-            what: "matmul input xs (n rows of cols)",
-            expected: expected_x,
-            found: xs.len(),
-            unit: "elements",
-        });
-    }
+    check_len("matmul input xs (n rows of cols)", expected_x, xs.len())?;
     let expected_y = n.checked_mul(w.rows).ok_or(KernelError::Overflow {
         rows: n,
         cols: w.rows,
     })?;
-    if ys.len() != expected_y {
-        return Err(KernelError::BadLength {
-            what: "matmul output ys (n rows of rows)",
-            expected: expected_y,
-            found: ys.len(),
-            unit: "elements",
-        });
-    }
+    check_len("matmul output ys (n rows of rows)", expected_y, ys.len())?;
     products(
         table,
         std::slice::from_ref(w),
@@ -207,22 +179,8 @@ pub fn matvec_multi(
 ) -> Result<(), KernelError> {
     check_multi(ws, ys)?;
     for (w, y) in ws.iter().zip(ys.iter()) {
-        if x.len() != w.cols {
-            return Err(KernelError::BadLength {
-                what: "matvec_multi input x",
-                expected: w.cols,
-                found: x.len(),
-                unit: "elements",
-            });
-        }
-        if y.len() != w.rows {
-            return Err(KernelError::BadLength {
-                what: "matvec_multi output ys[i]",
-                expected: w.rows,
-                found: y.len(),
-                unit: "elements",
-            });
-        }
+        check_len("matvec_multi input x", w.cols, x.len())?;
+        check_len("matvec_multi output ys[i]", w.rows, y.len())?;
     }
     products(table, ws, x, 1, ys, pool, true)
 }
@@ -253,48 +211,45 @@ pub fn matmul_multi(
     let expected_x = n
         .checked_mul(cols)
         .ok_or(KernelError::Overflow { rows: n, cols })?;
-    if xs.len() != expected_x {
-        return Err(KernelError::BadLength {
-            what: "matmul_multi input xs (n rows of cols)",
-            expected: expected_x,
-            found: xs.len(),
-            unit: "elements",
-        });
-    }
+    check_len(
+        "matmul_multi input xs (n rows of cols)",
+        expected_x,
+        xs.len(),
+    )?;
     for (w, y) in ws.iter().zip(ys.iter()) {
-        if w.cols != cols {
-            return Err(KernelError::BadLength {
-                what: "matmul_multi weight columns (all matrices share the input)",
-                expected: cols,
-                found: w.cols,
-                unit: "elements",
-            });
-        }
+        check_len(
+            "matmul_multi weight columns (all matrices share the input)",
+            cols,
+            w.cols,
+        )?;
         let expected_y = n.checked_mul(w.rows).ok_or(KernelError::Overflow {
             rows: n,
             cols: w.rows,
         })?;
-        if y.len() != expected_y {
-            return Err(KernelError::BadLength {
-                what: "matmul_multi output ys[i] (n rows of rows)",
-                expected: expected_y,
-                found: y.len(),
-                unit: "elements",
-            });
-        }
+        check_len(
+            "matmul_multi output ys[i] (n rows of rows)",
+            expected_y,
+            y.len(),
+        )?;
     }
     products(table, ws, xs, n, ys, pool, true)
 }
 
 /// One output per matrix.
 fn check_multi(ws: &[QuantMatrix<'_>], ys: &[&mut [f32]]) -> Result<(), KernelError> {
-    if ws.len() != ys.len() {
-        return Err(KernelError::BadLength {
-            what: "outputs (one per weight matrix)",
-            expected: ws.len(),
-            found: ys.len(),
-            unit: "elements",
-        });
-    }
+    check_len("outputs (one per weight matrix)", ws.len(), ys.len())?;
     Ok(())
+}
+
+/// `Ok` when `found == expected`, else a [`KernelError::BadLength`] in elements naming `what`.
+fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), KernelError> {
+    if found == expected {
+        return Ok(());
+    }
+    Err(KernelError::BadLength {
+        what,
+        expected,
+        found,
+        unit: "elements",
+    })
 }
