@@ -1,7 +1,8 @@
 //! Batched products (prompt processing) on 2 threads: the tiled [`matmul`] against the
 //! row-by-row baseline [`matmul_rowwise`], for the weight shapes and types of
-//! SmolLM2-135M (Q4_1) and Gemma 3 270M (Q5_0, Q4_K, Q6_K, Q8_0) at batch sizes 1, 8,
-//! 64 and 512. Throughput is reported as elements = floating-point operations
+//! SmolLM2-135M (Q4_1, and its FFN shape again as Q5_1) and Gemma 3 270M (Q5_0, Q4_K,
+//! Q6_K, Q8_0) at batch sizes 1, 8, 64 and 512, with the best tier's kernels (or the one
+//! `EDGE_CPU_TIER` names). Throughput is reported as elements = floating-point operations
 //! (2·rows·cols·batch), so criterion's `Gelem/s` reads as GFLOP/s.
 //!
 //! Shapes are ggml's `cols × rows`. `MATMUL_BENCH_BATCHES=8,64` limits the batch sizes.
@@ -25,7 +26,7 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn bench(c: &mut Criterion) {
-    let table = KernelTable::best();
+    let table = KernelTable::from_env().expect("tier");
     let pool = Pool::new(2).expect("pool");
     let shapes = [
         ("smollm2.attn_q", GgmlType::Q4_1, 576usize, 576usize),
@@ -35,6 +36,7 @@ fn bench(c: &mut Criterion) {
         ("gemma3.attn_output", GgmlType::Q4_K, 1024, 640),
         ("gemma3.ffn_down", GgmlType::Q6_K, 2048, 640),
         ("gemma3.attn_v", GgmlType::Q8_0, 640, 256),
+        ("smollm2.ffn_up", GgmlType::Q5_1, 576, 1536),
     ];
     let batches: Vec<usize> = std::env::var("MATMUL_BENCH_BATCHES")
         .ok()

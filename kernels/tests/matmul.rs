@@ -146,6 +146,7 @@ fn large_matmul_stays_close_to_matvec() {
         (GgmlType::Q4_K, 300, 2048, 9),
         (GgmlType::Q6_K, 100, 2048, 5),
         (GgmlType::Q4_1, 200, 1536, 21),
+        (GgmlType::Q5_1, 100, 1024, 9),
     ];
     for (ty, rows, cols, n) in shapes {
         let data = weights(ty, rows, cols);

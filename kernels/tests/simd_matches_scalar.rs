@@ -378,3 +378,79 @@ fn quantize_q8_k_edge_blocks() {
         );
     }
 }
+
+/// K-quant blocks at the extremes of every packing (all quant and scale bits clear, all
+/// set, alternating), with f16 scales from 0 and subnormal to ±65504 and activations
+/// filled with -128, 127, 0 or -1 (their stored sums consistent): every tier agrees with
+/// the scalar reference, and blocks whose bytes are all zero give exactly 0.
+#[test]
+fn k_quant_extreme_blocks() {
+    let fills = [0x00u8, 0xff, 0xaa, 0x55, 0x80, 0x7f];
+    let acts = [-128i8, 127, 0, -1];
+    let f16s = [0x0000u16, 0x0001, 0x3c00, 0x7bff, 0xfbff].map(u16::to_le_bytes);
+    for fa in acts {
+        for da in [1.0f32, 1.0e20, -1.0e-30] {
+            let mut a: BlockQ8K = bytemuck::Zeroable::zeroed();
+            a.d = da.to_le_bytes();
+            a.qs = [fa as u8; 256];
+            a.bsums = [(16 * i16::from(fa)).to_le_bytes(); 16];
+            let a = [a; 3];
+            for fw in fills {
+                for d in f16s {
+                    for dmin in f16s {
+                        let mut w4: BlockQ4K = bytemuck::Zeroable::zeroed();
+                        (w4.d, w4.dmin, w4.scales, w4.qs) = (d, dmin, [fw; 12], [fw; 128]);
+                        let mut w5: BlockQ5K = bytemuck::Zeroable::zeroed();
+                        (w5.d, w5.dmin, w5.scales) = (d, dmin, [fw; 12]);
+                        (w5.qh, w5.qs) = ([fw; 32], [fw; 128]);
+                        let (w4, w5) = ([w4; 3], [w5; 3]);
+                        let want4 = KernelTable::scalar().vec_dot_q4_k_q8_k(&w4, &a).unwrap();
+                        let want5 = KernelTable::scalar().vec_dot_q5_k_q8_k(&w5, &a).unwrap();
+                        for t in available_tables() {
+                            let got = t.vec_dot_q4_k_q8_k(&w4, &a).unwrap();
+                            assert_close(
+                                GgmlType::Q4_K,
+                                t.tier(),
+                                got,
+                                want4,
+                                bound_q4_k(&w4, &a),
+                                REL,
+                            );
+                            let got = t.vec_dot_q5_k_q8_k(&w5, &a).unwrap();
+                            assert_close(
+                                GgmlType::Q5_K,
+                                t.tier(),
+                                got,
+                                want5,
+                                bound_q5_k(&w5, &a),
+                                REL,
+                            );
+                            if fw == 0 {
+                                assert_eq!(t.vec_dot_q4_k_q8_k(&w4, &a).unwrap(), 0.0);
+                                assert_eq!(got, 0.0, "{}", t.tier());
+                            }
+                        }
+                    }
+                    let mut w6: BlockQ6K = bytemuck::Zeroable::zeroed();
+                    (w6.d, w6.ql, w6.qh, w6.scales) = (d, [fw; 128], [fw; 64], [fw; 16]);
+                    let w6 = [w6; 3];
+                    let want = KernelTable::scalar().vec_dot_q6_k_q8_k(&w6, &a).unwrap();
+                    for t in available_tables() {
+                        let got = t.vec_dot_q6_k_q8_k(&w6, &a).unwrap();
+                        assert_close(
+                            GgmlType::Q6_K,
+                            t.tier(),
+                            got,
+                            want,
+                            bound_q6_k(&w6, &a),
+                            REL,
+                        );
+                        if fw == 0 {
+                            assert_eq!(got, 0.0, "{}", t.tier());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

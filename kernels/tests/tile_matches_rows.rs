@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use edge_kernels::{matmul, GgmlType, KernelTable, Pool, QuantMatrix, Tier};
 use edge_quant::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
 use proptest::prelude::*;
 
 const REL: f64 = 1e-5;
@@ -24,6 +24,9 @@ fn set_dm_q4_1(b: &mut BlockQ4_1, (d, m): ([u8; 2], [u8; 2])) {
 }
 fn set_d_q5_0(b: &mut BlockQ5_0, d: [u8; 2]) {
     b.d = d;
+}
+fn set_dm_q5_1(b: &mut BlockQ5_1, (d, m): ([u8; 2], [u8; 2])) {
+    (b.d, b.m) = (d, m);
 }
 fn set_d_q8_0(b: &mut BlockQ8_0, d: [u8; 2]) {
     b.d = d;
@@ -101,6 +104,7 @@ fn bound(ty: GgmlType, w: &[u8], a: &[u8]) -> f64 {
     use bytemuck::cast_slice as c;
     match ty {
         GgmlType::Q4_1 => bound_q4_1(c(w), c(a)),
+        GgmlType::Q5_1 => bound_q5_1(c(w), c(a)),
         GgmlType::Q4_K => bound_q4_k(c(w), c(a)),
         GgmlType::Q5_K => bound_q5_k(c(w), c(a)),
         GgmlType::Q6_K => bound_q6_k(c(w), c(a)),
@@ -144,6 +148,14 @@ tile_test!(
     12
 );
 tile_test!(q5_0, GgmlType::Q5_0, BlockQ5_0, f16_scale(), set_d_q5_0, 12);
+tile_test!(
+    q5_1,
+    GgmlType::Q5_1,
+    BlockQ5_1,
+    (f16_scale(), f16_scale()),
+    set_dm_q5_1,
+    12
+);
 tile_test!(q8_0, GgmlType::Q8_0, BlockQ8_0, f16_scale(), set_d_q8_0, 12);
 tile_test!(
     q4_k,

@@ -6,6 +6,8 @@ use super::activation::activation_type;
 use super::scalar;
 use super::tile::Tiles;
 use crate::ops::attention;
+use crate::ops::attention_cached::{self, AttendParts};
+use crate::ops::attention_tile;
 use crate::KernelError;
 use edge_formats::GgmlType;
 use edge_quant::iq4::{BlockIQ4_NL, BlockIQ4_XS};
@@ -176,6 +178,11 @@ pub struct KernelTable {
     pub(crate) quantize_row_q8_0: unsafe fn(&[f32], &mut [BlockQ8_0]),
     pub(crate) quantize_row_q8_k: unsafe fn(&[f32], &mut [BlockQ8K]),
     pub(crate) attend: Attend,
+    /// Tiled attention of a block of query rows (see [`crate::ops::attend_tile`]).
+    pub(crate) attend_tile: AttendTile,
+    /// The inner loops of attention over f16 or q8_0 caches (see
+    /// [`crate::ops::attention_cached`]).
+    pub(crate) attend_parts: AttendParts,
     /// Tile kernels for batches (see [`super::tile`]).
     pub(crate) tiles: Tiles,
 }
@@ -183,6 +190,11 @@ pub struct KernelTable {
 /// Single-query attention over an f16 KV cache, lengths already checked (see
 /// [`crate::ops::attend`]).
 pub(crate) type Attend = unsafe fn(&[f32], &[f16], &[f16], f32, &mut [f16], &mut [f32]);
+
+/// Tiled attention of a block of query rows, arguments already checked (see
+/// [`crate::ops::attend_tile`]).
+pub(crate) type AttendTile =
+    unsafe fn(&[f32], &[std::ops::Range<usize>], &[f16], &[f16], f32, &mut [f32], &mut [f32]);
 
 static SCALAR: KernelTable = KernelTable {
     tier: Tier::Scalar,
@@ -204,6 +216,8 @@ static SCALAR: KernelTable = KernelTable {
     quantize_row_q8_0: scalar::quantize_row_q8_0,
     quantize_row_q8_k: scalar::quantize_row_q8_k,
     attend: attention::attend_unchecked,
+    attend_tile: attention_tile::attend_tile_unchecked,
+    attend_parts: attention_cached::SCALAR_PARTS,
     tiles: Tiles::NONE,
 };
 
@@ -231,10 +245,13 @@ static AVX2: KernelTable = {
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         quantize_row_q8_k: avx2::quantize_row_q8_k,
         attend: avx2::attend,
+        attend_tile: avx2::attend_tile,
+        attend_parts: avx2::attention_cached::PARTS,
         tiles: Tiles {
             q4_0: Some(TileKernel::Panels(avx2::tile::tile_q4_0)),
             q4_1: Some(TileKernel::Panels(avx2::tile::tile_q4_1)),
             q5_0: Some(TileKernel::Panels(avx2::tile::tile_q5_0)),
+            q5_1: Some(TileKernel::Panels(avx2::tile::tile_q5_1)),
             q8_0: Some(TileKernel::Panels(avx2::tile::tile_q8_0)),
             q4_k: Some(TileKernel::Panels(avx2::tile::tile_q4_k)),
             q5_k: Some(TileKernel::Panels(avx2::tile::tile_q5_k)),
@@ -256,9 +273,9 @@ static AVX512: KernelTable = {
         vec_dot_q8_0_q8_0: avx512::vec_dot_q8_0_q8_0,
         vec_dot_q2_k_q8_k: avx2::vec_dot_q2_k_q8_k,
         vec_dot_q3_k_q8_k: avx2::vec_dot_q3_k_q8_k,
-        vec_dot_q4_k_q8_k: avx2::vec_dot_q4_k_q8_k,
-        vec_dot_q5_k_q8_k: avx2::vec_dot_q5_k_q8_k,
-        vec_dot_q6_k_q8_k: avx2::vec_dot_q6_k_q8_k,
+        vec_dot_q4_k_q8_k: avx512::vec_dot_q4_k_q8_k,
+        vec_dot_q5_k_q8_k: avx512::vec_dot_q5_k_q8_k,
+        vec_dot_q6_k_q8_k: avx512::vec_dot_q6_k_q8_k,
         vec_dot_iq4_nl_q8_0: avx2::vec_dot_iq4_nl_q8_0,
         vec_dot_iq4_xs_q8_k: avx2::vec_dot_iq4_xs_q8_k,
         vec_dot_f16: avx2::vec_dot_f16,
@@ -267,6 +284,8 @@ static AVX512: KernelTable = {
         quantize_row_q8_0: avx2::quantize_row_q8_0,
         quantize_row_q8_k: avx2::quantize_row_q8_k,
         attend: avx512::attend,
+        attend_tile: avx512::attend_tile,
+        attend_parts: avx512::attention_cached::PARTS,
         tiles: Tiles {
             q4_0: Some(TileKernel::Strip {
                 f: avx512::tile::strip_q4_0,
@@ -278,6 +297,10 @@ static AVX512: KernelTable = {
             }),
             q5_0: Some(TileKernel::Strip {
                 f: avx512::tile::strip_q5_0,
+                align: avx512::tile::ROWS,
+            }),
+            q5_1: Some(TileKernel::Strip {
+                f: avx512::tile::strip_q5_1,
                 align: avx512::tile::ROWS,
             }),
             q8_0: Some(TileKernel::Strip {
@@ -325,10 +348,13 @@ const NEON_BASE: KernelTable = {
         quantize_row_q8_0: scalar::quantize_row_q8_0,
         quantize_row_q8_k: neon::quantize_row_q8_k,
         attend: attention::attend_unchecked,
+        attend_tile: neon::attend_tile,
+        attend_parts: neon::attention_cached::PARTS,
         tiles: Tiles {
             q4_0: Some(TileKernel::Panels(neon::tile::tile_q4_0)),
             q4_1: Some(TileKernel::Panels(neon::tile::tile_q4_1)),
             q5_0: Some(TileKernel::Panels(neon::tile::tile_q5_0)),
+            q5_1: Some(TileKernel::Panels(neon::tile::tile_q5_1)),
             q8_0: Some(TileKernel::Panels(neon::tile::tile_q8_0)),
             q4_k: Some(TileKernel::Panels(neon::tile::tile_q4_k)),
             q5_k: Some(TileKernel::Panels(neon::tile::tile_q5_k)),
@@ -355,6 +381,7 @@ static NEON_DOTPROD: KernelTable = {
             q4_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_0)),
             q4_1: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_1)),
             q5_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q5_0)),
+            q5_1: Some(TileKernel::Panels(neon_dotprod::tile::tile_q5_1)),
             q8_0: Some(TileKernel::Panels(neon_dotprod::tile::tile_q8_0)),
             q4_k: Some(TileKernel::Panels(neon_dotprod::tile::tile_q4_k)),
             q5_k: Some(TileKernel::Panels(neon_dotprod::tile::tile_q5_k)),
@@ -475,6 +502,28 @@ impl KernelTable {
         // SAFETY: `self` was built for a tier whose features this CPU has (`for_tier`
         // checked), and the lengths were checked just above.
         unsafe { (self.attend)(q, keys, values, scale, acc, out) };
+        Ok(())
+    }
+
+    /// [`crate::ops::attend_tile`] with this tier's kernels: a block of query rows that
+    /// share one KV head, each attending to its own span of the cached positions (same
+    /// arguments, same checks). Every tier computes each element with the same f32
+    /// operations in the same order as the scalar version.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attend_tile(
+        &self,
+        q: &[f32],
+        spans: &[std::ops::Range<usize>],
+        keys: &[f16],
+        values: &[f16],
+        scale: f32,
+        scratch: &mut [f32],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        attention_tile::check_attend_tile(q, spans, keys, values, scratch, out)?;
+        // SAFETY: `self` was built for a tier whose features this CPU has (`for_tier`
+        // checked), and the arguments were checked just above.
+        unsafe { (self.attend_tile)(q, spans, keys, values, scale, scratch, out) };
         Ok(())
     }
 

@@ -7,12 +7,16 @@
 //! so a caller's bug shows up as an error rather than silently truncated output.
 
 pub(crate) mod attention;
+pub(crate) mod attention_cached;
+pub(crate) mod attention_tile;
 mod glu;
 mod norm;
 mod rope;
 mod softmax;
 
 pub use attention::attend;
+pub use attention_cached::{AttendScratch, CachedKeys, CachedValues};
+pub use attention_tile::{attend_tile, attend_tile_scratch_len, TILE_KV, TILE_ROWS};
 pub use glu::{gelu_tanh, gelu_tanh_mul, silu, silu_mul};
 pub use norm::{rms_norm, rms_norm_mul};
 pub use rope::{rope_angles, rope_angles_scaled, rope_neox, rope_norm};

@@ -5,7 +5,7 @@
 use super::{Panel, R};
 use edge_formats::GgmlType;
 use edge_quant::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
 use half::f16;
 
 /// How to unpack one weight type.
@@ -37,6 +37,7 @@ pub(crate) fn unpacker(ty: GgmlType) -> Option<&'static Unpack> {
     static Q4_0: Unpack = legacy(unpack_q4_0);
     static Q4_1: Unpack = legacy(unpack_q4_1);
     static Q5_0: Unpack = legacy(unpack_q5_0);
+    static Q5_1: Unpack = legacy(unpack_q5_1);
     static Q8_0: Unpack = legacy(unpack_q8_0);
     static Q4_K: Unpack = kq(unpack_q4_k);
     static Q5_K: Unpack = kq(unpack_q5_k);
@@ -45,6 +46,7 @@ pub(crate) fn unpacker(ty: GgmlType) -> Option<&'static Unpack> {
         GgmlType::Q4_0 => Some(&Q4_0),
         GgmlType::Q4_1 => Some(&Q4_1),
         GgmlType::Q5_0 => Some(&Q5_0),
+        GgmlType::Q5_1 => Some(&Q5_1),
         GgmlType::Q8_0 => Some(&Q8_0),
         GgmlType::Q4_K => Some(&Q4_K),
         GgmlType::Q5_K => Some(&Q5_K),
@@ -181,16 +183,33 @@ fn unpack_q4_1(raw: &[u8], k: usize, nb: usize, p: &mut PanelMut<'_>) {
 fn unpack_q5_0(raw: &[u8], k: usize, nb: usize, p: &mut PanelMut<'_>) {
     for (r, row) in rows::<BlockQ5_0>(raw, k, nb).enumerate() {
         for (b, blk) in row.iter().enumerate() {
-            let q = &mut p.q[(r * nb + b) * 32..(r * nb + b + 1) * 32];
-            nibbles(&blk.qs, q);
-            let qh = u32::from_le_bytes(blk.qh);
-            for (i, v) in q.iter_mut().enumerate() {
-                *v |= (((qh >> i) & 1) << 4) as u8;
-            }
+            fifth_bit_quants(&blk.qs, blk.qh, &mut p.q[(r * nb + b) * 32..]);
             p.d[r * nb + b] = f16_bits(blk.d);
         }
     }
     zero_legacy(p, k, nb);
+}
+
+fn unpack_q5_1(raw: &[u8], k: usize, nb: usize, p: &mut PanelMut<'_>) {
+    for (r, row) in rows::<BlockQ5_1>(raw, k, nb).enumerate() {
+        for (b, blk) in row.iter().enumerate() {
+            fifth_bit_quants(&blk.qs, blk.qh, &mut p.q[(r * nb + b) * 32..]);
+            p.d[r * nb + b] = f16_bits(blk.d);
+            p.m[b * R + r] = f16_bits(blk.m);
+        }
+    }
+    zero_legacy(p, k, nb);
+}
+
+/// The 32 unsigned 5-bit quants of a Q5_0/Q5_1 block: nibbles as [`nibbles`], bit `i`
+/// of the little-endian `qh` word the fifth bit of element `i`.
+fn fifth_bit_quants(qs: &[u8; 16], qh: [u8; 4], out: &mut [u8]) {
+    let q = &mut out[..32];
+    nibbles(qs, q);
+    let qh = u32::from_le_bytes(qh);
+    for (i, v) in q.iter_mut().enumerate() {
+        *v |= (((qh >> i) & 1) << 4) as u8;
+    }
 }
 
 fn unpack_q8_0(raw: &[u8], k: usize, nb: usize, p: &mut PanelMut<'_>) {

@@ -201,6 +201,11 @@ macro_rules! tile_kernels {
             );
             tile_fn!(
                 $features,
+                "Q5_1 tile, as the tier's `vec_dot_q5_1_q8_1` per pair.",
+                tile_q5_1 = legacy::<0, true>
+            );
+            tile_fn!(
+                $features,
                 "Q8_0 tile, as the tier's `vec_dot_q8_0_q8_0` per pair.",
                 tile_q8_0 = legacy::<128, false>
             );

@@ -3,9 +3,12 @@
 //! The integer dot products multiply with `vmull_s8` (i8·i8 → i16, exact) and add pairs
 //! into i32 lanes with `vpadalq_s16`.
 
+pub(crate) mod attention_cached;
+mod attention_tile;
 mod f32;
 mod q8_k;
 
+pub use self::attention_tile::attend_tile;
 pub use self::f32::vec_dot_f32;
 pub use self::q8_k::quantize_row_q8_k;
 

@@ -5,6 +5,8 @@
 //! pairs summed into i32 lanes, converted to f32 and scaled with one FMA per block.
 
 pub(crate) mod attention;
+pub(crate) mod attention_cached;
+mod attention_tile;
 mod f16;
 mod f32;
 mod iq4;
@@ -24,6 +26,7 @@ pub(crate) mod tile;
 pub use self::f16::{vec_dot_bf16, vec_dot_f16};
 pub use self::f32::vec_dot_f32;
 pub use attention::attend;
+pub use attention_tile::attend_tile;
 pub use iq4::{vec_dot_iq4_nl_q8_0, vec_dot_iq4_xs_q8_k};
 pub use q2_k::vec_dot_q2_k_q8_k;
 pub use q3_k::vec_dot_q3_k_q8_k;

@@ -32,7 +32,7 @@ fn load_i16x16(b: &[i16; 16]) -> __m256i {
 }
 
 /// `Σ_blocks (d_w·d_a)·Σ (q - OFF)·y [+ m_w·s_a]` for 32-element blocks with unsigned
-/// quants of at most 5 bits (Q4_0: OFF 8, Q4_1: MIN, Q5_0: OFF 16).
+/// quants of at most 5 bits (Q4_0: OFF 8, Q4_1 and Q5_1: MIN, Q5_0: OFF 16).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn legacy<const OFF: i8, const MIN: bool>(
@@ -307,6 +307,10 @@ tile_fn!(
 tile_fn!(
     /// Q5_0 tile, as [`super::vec_dot_q5_0_q8_0`] per pair.
     tile_q5_0 = legacy::<16, false>
+);
+tile_fn!(
+    /// Q5_1 tile, as [`super::vec_dot_q5_1_q8_1`] per pair.
+    tile_q5_1 = legacy::<0, true>
 );
 tile_fn!(
     /// Q8_0 tile, as [`super::vec_dot_q8_0_q8_0`] per pair.

@@ -39,7 +39,7 @@ fn load_f32x16(x: &[f32]) -> __m512 {
 /// `Σ q[i]·k[i]` over the shorter length, 32 elements per step in two accumulators.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma,f16c")]
-fn dot_f32_f16(q: &[f32], k: &[f16]) -> f32 {
+pub(crate) fn dot_f32_f16(q: &[f32], k: &[f16]) -> f32 {
     let n = q.len().min(k.len());
     let (q, k) = (&q[..n], &k[..n]);
     let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
@@ -61,7 +61,7 @@ fn dot_f32_f16(q: &[f32], k: &[f16]) -> f32 {
 /// `acc[i] = f16(acc[i]·s)`, rounding to nearest as [`f16::from_f32`] does.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,f16c")]
-fn scale_f16(acc: &mut [f16], s: f32) {
+pub(crate) fn scale_f16(acc: &mut [f16], s: f32) {
     let sv = _mm512_set1_ps(s);
     let mut ac = acc.chunks_exact_mut(16);
     for a in &mut ac {
@@ -74,7 +74,7 @@ fn scale_f16(acc: &mut [f16], s: f32) {
 /// result is bit-identical to the scalar one.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,f16c")]
-fn mad_f16(acc: &mut [f16], v: &[f16], w: f32) {
+pub(crate) fn mad_f16(acc: &mut [f16], v: &[f16], w: f32) {
     let wv = _mm512_set1_ps(w);
     let mut ac = acc.chunks_exact_mut(16);
     let mut vc = v.chunks_exact(16);

@@ -9,7 +9,7 @@
 //!
 //! Offsets are exact: the unsigned quants' bias (8 for Q4_0, 16 for Q5_0, 128 for the
 //! biased Q8_0, 32 for Q6_K) is taken off in i32 with the activation block's sum. The f32
-//! work per output is one `(d_w·d_a)·sum` FMA per block (plus the `m·s` term of Q4_1,
+//! work per output is one `(d_w·d_a)·sum` FMA per block (plus the `m·s` term of Q4_1/Q5_1,
 //! the min term of Q4_K/Q5_K), in block order, the same whatever the batch, the tile or
 //! the thread; it is not the single-row kernels' order, so results may differ from
 //! `vec_dot` in the last bits.
@@ -183,7 +183,7 @@ unsafe fn store<const TN: usize>(acc: &[__m512; TN], out: *mut f32, rows: usize,
 }
 
 /// Legacy types (32-element blocks; lines per block: 8 of quants, 1 of `d`, and for
-/// Q4_1 1 of `m`): `Σ_b (d_w·d_a)·Σ (q - 2^SHIFT)·y [+ m_w·s_a]`, the bias taken off
+/// Q4_1 and Q5_1 1 of `m`): `Σ_b (d_w·d_a)·Σ (q - 2^SHIFT)·y [+ m_w·s_a]`, the bias taken off
 /// as `2^SHIFT · (-Σy)` (none for `SHIFT == 0`).
 ///
 /// # Safety
@@ -423,7 +423,7 @@ macro_rules! by_rows {
 }
 
 by_rows!(tile_q4_0, legacy, 3, false);
-by_rows!(tile_q4_1, legacy, 0, true);
+by_rows!(tile_min, legacy, 0, true);
 by_rows!(tile_q5_0, legacy, 4, false);
 by_rows!(tile_q8_0, legacy, 7, false);
 by_rows!(tile_k_min, k_min);
@@ -463,11 +463,15 @@ strip_fn!(
 );
 strip_fn!(
     /// Q4_1 weights · Q8_1 activations, batched.
-    strip_q4_1, 10, unpack::q4_1, tile_q4_1
+    strip_q4_1, 10, unpack::q4_1, tile_min
 );
 strip_fn!(
     /// Q5_0 weights · Q8_0 activations, batched.
     strip_q5_0, 9, unpack::q5_0, tile_q5_0
+);
+strip_fn!(
+    /// Q5_1 weights · Q8_1 activations, batched.
+    strip_q5_1, 10, unpack::q5_1, tile_min
 );
 strip_fn!(
     /// Q8_0 weights · Q8_0 activations, batched.

@@ -5,7 +5,7 @@
 use super::{Line, ROWS};
 use core::arch::x86_64::*;
 use edge_quant::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K};
-use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ8_0};
+use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
 
 /// The blocks of each row.
 fn blocks<'a, B: bytemuck::Pod>(raw: &[&'a [u8]; ROWS]) -> [&'a [B]; ROWS] {
@@ -132,6 +132,32 @@ pub(super) unsafe fn q4_1(raw: &[&[u8]; ROWS], nb: usize, out: &mut [Line]) {
     }
 }
 
+/// Quants of 32-element blocks with a fifth bit per element (Q5_0, Q5_1): the nibbles
+/// of `qs(r)` with bit `i` of the little-endian `qh(r)` word as bit 4 of element `i`,
+/// stored to lines 0..8 of the block.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn fifth_bit_block<'a>(
+    qs: impl Fn(usize) -> &'a [u8; 16],
+    qh: impl Fn(usize) -> [u8; 4],
+    o: &mut [Line],
+) {
+    let four = _mm512_set1_epi32(15);
+    // Spreads bits 0..4 of each i32 to bit 4 of its four bytes (no two partial
+    // products overlap, so no carries).
+    let spread = _mm512_set1_epi32(0x0204_0810);
+    let bit4 = _mm512_set1_epi32(0x1010_1010);
+    let v = nibble_block(qs);
+    let qh: [i32; ROWS] = std::array::from_fn(|r| i32::from_le_bytes(qh(r)));
+    // SAFETY: `qh` is 64 readable bytes.
+    let h = unsafe { _mm512_loadu_si512(qh.as_ptr().cast()) };
+    for (c, (l, v)) in o.iter_mut().zip(v).enumerate() {
+        let bits = _mm512_and_si512(_mm512_srl_epi32(h, _mm_cvtsi32_si128(4 * c as i32)), four);
+        let hi = _mm512_and_si512(_mm512_mullo_epi32(bits, spread), bit4);
+        put(l, _mm512_or_si512(v, hi));
+    }
+}
+
 /// Q5_0: 9 lines per block (quants with their fifth bit, `d`).
 ///
 /// # Safety
@@ -139,22 +165,23 @@ pub(super) unsafe fn q4_1(raw: &[&[u8]; ROWS], nb: usize, out: &mut [Line]) {
 #[target_feature(enable = "avx512f,avx512bw,f16c")]
 pub(super) unsafe fn q5_0(raw: &[&[u8]; ROWS], nb: usize, out: &mut [Line]) {
     let rows = blocks::<BlockQ5_0>(raw);
-    let four = _mm512_set1_epi32(15);
-    // Spreads bits 0..4 of each i32 to bit 4 of its four bytes (no two partial
-    // products overlap, so no carries).
-    let spread = _mm512_set1_epi32(0x0204_0810);
-    let bit4 = _mm512_set1_epi32(0x1010_1010);
     for (b, o) in out.chunks_exact_mut(9).take(nb).enumerate() {
-        let v = nibble_block(|r| &rows[r][b].qs);
-        let qh: [i32; ROWS] = std::array::from_fn(|r| i32::from_le_bytes(rows[r][b].qh));
-        // SAFETY: `qh` is 64 readable bytes.
-        let h = unsafe { _mm512_loadu_si512(qh.as_ptr().cast()) };
-        for (c, (l, v)) in o.iter_mut().zip(v).enumerate() {
-            let bits = _mm512_and_si512(_mm512_srl_epi32(h, _mm_cvtsi32_si128(4 * c as i32)), four);
-            let hi = _mm512_and_si512(_mm512_mullo_epi32(bits, spread), bit4);
-            put(l, _mm512_or_si512(v, hi));
-        }
+        fifth_bit_block(|r| &rows[r][b].qs, |r| rows[r][b].qh, o);
         put_ps(&mut o[8], f16s(|r| rows[r][b].d));
+    }
+}
+
+/// Q5_1: 10 lines per block (quants with their fifth bit, `d`, `m`).
+///
+/// # Safety
+/// As [`q4_0`], for Q5_1 blocks and `nb · 10` lines.
+#[target_feature(enable = "avx512f,avx512bw,f16c")]
+pub(super) unsafe fn q5_1(raw: &[&[u8]; ROWS], nb: usize, out: &mut [Line]) {
+    let rows = blocks::<BlockQ5_1>(raw);
+    for (b, o) in out.chunks_exact_mut(10).take(nb).enumerate() {
+        fifth_bit_block(|r| &rows[r][b].qs, |r| rows[r][b].qh, o);
+        put_ps(&mut o[8], f16s(|r| rows[r][b].d));
+        put_ps(&mut o[9], f16s(|r| rows[r][b].m));
     }
 }
 
