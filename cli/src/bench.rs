@@ -6,10 +6,11 @@
 //! untimed as a warm-up, then `-r` times; the table shows tokens per second, mean ± sample
 //! standard deviation.
 
+use crate::cache::CacheArgs;
 use crate::models;
 use anyhow::{bail, Result};
 use clap::Args;
-use edge_runtime::llm::{Model, Session};
+use edge_runtime::llm::{CacheType, Model, Session};
 use edge_runtime::sampling::Rng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,6 +40,8 @@ pub struct BenchArgs {
     /// Print a JSON list of results (llama-bench's field names) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// One row: a test and its timings.
@@ -76,7 +79,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let n_vocab = model.n_vocab() as u64;
     let mut random_tokens =
         |n: usize| -> Vec<u32> { (0..n).map(|_| (rng.next_u64() % n_vocab) as u32).collect() };
-    let mut session = model.session(args.n_prompt.max(args.n_gen).max(1))?;
+    let mut session = args
+        .cache
+        .session(&model, args.n_prompt.max(args.n_gen).max(1))?;
     let mut rows = Vec::new();
     if args.n_prompt > 0 {
         let tokens = random_tokens(args.n_prompt);
@@ -106,9 +111,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         });
     }
     let out = if args.json {
-        format!("{}\n", json(&rows, &model, &args.model, args.threads))
+        format!("{}\n", json(&rows, &model, args))
     } else {
-        table(&rows, &model, &args.model, args.threads)
+        table(&rows, &model, args)
     };
     crate::output::print(&out)
 }
@@ -160,15 +165,26 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-fn table(rows: &[Row], model: &Model, path: &Path, threads: usize) -> String {
+/// llama-bench's table; like it, the cache type columns appear only when not f16.
+fn table(rows: &[Row], model: &Model, args: &BenchArgs) -> String {
+    let (path, threads) = (&args.model, args.threads);
     let (bytes, params) = size_and_params(model);
-    let mut s = String::from(
-        "| model | size | params | backend | threads | test | t/s |\n| --- | ---: | ---: | --- | ---: | ---: | ---: |\n",
+    let CacheArgs { type_k, type_v } = args.cache;
+    let (mut head, mut rule, mut cells) = (String::new(), String::new(), String::new());
+    for (name, ty) in [("type_k", type_k), ("type_v", type_v)] {
+        if ty != CacheType::F16 {
+            head.push_str(&format!(" {name} |"));
+            rule.push_str(" ---: |");
+            cells.push_str(&format!(" {ty} |"));
+        }
+    }
+    let mut s = format!(
+        "| model | size | params | backend | threads |{head} test | t/s |\n| --- | ---: | ---: | --- | ---: |{rule} ---: | ---: |\n",
     );
     for r in rows {
         let (mean, sd) = mean_sd(&r.samples_ts());
         s.push_str(&format!(
-            "| {} | {:.2} MiB | {:.2} M | CPU | {threads} | {} | {mean:.2} ± {sd:.2} |\n",
+            "| {} | {:.2} MiB | {:.2} M | CPU | {threads} |{cells} {} | {mean:.2} ± {sd:.2} |\n",
             file_name(path),
             bytes as f64 / (1024.0 * 1024.0),
             params as f64 / 1e6,
@@ -178,7 +194,8 @@ fn table(rows: &[Row], model: &Model, path: &Path, threads: usize) -> String {
     s
 }
 
-fn json(rows: &[Row], model: &Model, path: &Path, threads: usize) -> serde_json::Value {
+fn json(rows: &[Row], model: &Model, args: &BenchArgs) -> serde_json::Value {
+    let (path, threads) = (&args.model, args.threads);
     let (bytes, params) = size_and_params(model);
     let list: Vec<serde_json::Value> = rows
         .iter()
@@ -194,6 +211,8 @@ fn json(rows: &[Row], model: &Model, path: &Path, threads: usize) -> serde_json:
                 "model_n_params": params,
                 "backends": "CPU",
                 "n_threads": threads,
+                "type_k": args.cache.type_k.name(),
+                "type_v": args.cache.type_v.name(),
                 "n_prompt": r.n_prompt,
                 "n_gen": r.n_gen,
                 "test": r.test,

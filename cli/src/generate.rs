@@ -4,6 +4,7 @@
 //! stderr. With `--json`, one JSON object instead. Without a prompt, on a terminal, an
 //! interactive chat ([`crate::interactive`]).
 
+use crate::cache::CacheArgs;
 use crate::prompt::PromptArgs;
 use crate::{interactive, models};
 use anyhow::{bail, Context, Result};
@@ -47,6 +48,8 @@ pub struct GenerateArgs {
     /// Context size in tokens [default: min(4096, the model's training context)].
     #[arg(short = 'c', long = "ctx-size", value_name = "N")]
     pub ctx_size: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Stop when the model writes STR (not printed); repeatable.
     #[arg(long, value_name = "STR")]
     pub stop: Vec<String>,
@@ -161,7 +164,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     } else {
         model.tokenizer().encode(&text, true, true)
     };
-    let mut session = model.session(args.n_ctx(&model)?)?;
+    let mut session = args.cache.session(&model, args.n_ctx(&model)?)?;
     let params = GenerateParams {
         n_predict: args.n_predict(),
         stop: args.stop.clone(),

@@ -26,7 +26,7 @@ struct Interrupt {
 pub fn run(args: &GenerateArgs, model_path: &Path) -> Result<()> {
     let mut sampler = args.sampling.sampler()?;
     let (model, load_ms) = models::load(model_path, args.threads)?;
-    let mut session = model.session(args.n_ctx(&model)?)?;
+    let mut session = args.cache.session(&model, args.n_ctx(&model)?)?;
     let params = GenerateParams {
         n_predict: args.n_predict(),
         stop: args.stop.clone(),

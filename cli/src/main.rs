@@ -4,6 +4,7 @@
 //! Generation is the default action: `edge-run [MODEL] -p TEXT` needs no subcommand.
 
 mod bench;
+mod cache;
 mod fmt;
 mod generate;
 mod info;
@@ -51,7 +52,7 @@ enum Command {
 
 fn main() -> ExitCode {
     // Usage errors exit with clap's code 2 from here.
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cache::expand_short_flags(std::env::args_os()));
     if let Some(model) = &cli.generate.model {
         if looks_like_a_mistyped_subcommand(model) {
             Cli::command()

@@ -9,6 +9,7 @@
 //! (This is not llama-perplexity's method, which scores only the second half of each
 //! window.)
 
+use crate::cache::CacheArgs;
 use crate::models;
 use crate::prompt::PromptArgs;
 use anyhow::{bail, Result};
@@ -43,6 +44,8 @@ pub struct PerplexityArgs {
         hide_default_value = true
     )]
     pub threads: usize,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Runs `edge-run perplexity`.
@@ -68,7 +71,7 @@ pub fn run(args: &PerplexityArgs) -> Result<()> {
         n_chunks = n_chunks.min(limit.max(1));
     }
     eprintln!("{} tokens, {n_chunks} window(s) of {c}", tokens.len());
-    let mut session = model.session(c)?;
+    let mut session = args.cache.session(&model, c)?;
     let mut nll_sum = 0.0f64;
     let mut n_scored = 0usize;
     let start = Instant::now();

@@ -83,9 +83,44 @@ fn bench_json_has_llama_bench_fields() {
     );
     for row in &rows {
         assert_eq!(row["n_threads"], 2);
+        assert_eq!(
+            (&row["type_k"], &row["type_v"]),
+            (&"f16".into(), &"f16".into())
+        );
         assert!(row["avg_ts"].as_f64().unwrap() > 0.0, "{row}");
         assert!(row["stddev_ts"].as_f64().unwrap() >= 0.0, "{row}");
     }
+}
+
+#[test]
+fn bench_with_a_q8_0_cache_via_llama_cpp_short_flags() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let m = model.to_str().unwrap();
+    let out = ok(&edge_run([
+        "bench", m, "-ctk", "q8_0", "-ctv", "q8_0", "-p", "8", "-n", "2", "-r", "1", "--json",
+    ]));
+    let rows: Vec<Json> = serde_json::from_str(&out).expect("a JSON list");
+    for row in &rows {
+        assert_eq!(
+            (&row["type_k"], &row["type_v"]),
+            (&"q8_0".into(), &"q8_0".into())
+        );
+    }
+    let table = ok(&edge_run([
+        "bench", m, "-ctk", "q8_0", "-p", "8", "-n", "0", "-r", "1",
+    ]));
+    assert!(
+        table.contains("| type_k |") && table.contains("| q8_0 |"),
+        "{table}"
+    );
+    assert!(!table.contains("type_v"), "{table}");
+    // An unsupported type is a usage error that says what to use.
+    let o = edge_run(["bench", m, "--cache-type-v", "q4_0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = common::stderr(&o);
+    assert!(err.contains("use f16 or q8_0"), "{err}");
 }
 
 #[test]

@@ -9,8 +9,9 @@
  *   --greedy N   greedy steps per prompt (default 16)
  *   --flash-attn auto|on|off   (default auto, as llama.cpp's tools)
  *   --threads N  (default 2)
+ *   --cache-type-k f16|q8_0, --cache-type-v f16|q8_0   KV cache types (default f16)
  *
- * libllama on the CPU, f16 KV cache, one context of 512 cells. For every prompt (tokenized with
+ * libllama on the CPU, f16 KV cache unless asked otherwise, one context of 512 cells. For every prompt (tokenized with
  * the model's add-BOS setting, special-token text parsed) the whole prompt is one batch with
  * logits at every position: `positions[]` holds their logsumexp, the K highest [id, logit] and
  * the NLL of the next prompt token; then `greedy` continues it N steps by argmax (lowest id on a
@@ -240,12 +241,14 @@ static void quiet_log(enum ggml_log_level level, const char *text, void *data) {
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: %s MODEL.gguf MODEL_KEY INPUTS_DIR OUT.json [--top K] "
-                        "[--greedy N] [--flash-attn auto|on|off] [--threads N]\n", argv[0]);
+                        "[--greedy N] [--flash-attn auto|on|off] [--threads N] "
+                        "[--cache-type-k f16|q8_0] [--cache-type-v f16|q8_0]\n", argv[0]);
         return 2;
     }
     const char *model_path = argv[1], *key = argv[2], *inputs = argv[3], *out_path = argv[4];
     int k_top = 10, n_greedy = 16, threads = 2;
     enum llama_flash_attn_type fa = LLAMA_FLASH_ATTN_TYPE_AUTO;
+    enum ggml_type type_k = GGML_TYPE_F16, type_v = GGML_TYPE_F16;
     for (int i = 5; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--top")) k_top = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--greedy")) n_greedy = atoi(argv[i + 1]);
@@ -254,6 +257,12 @@ int main(int argc, char **argv) {
             const char *v = argv[i + 1];
             fa = !strcmp(v, "on") ? LLAMA_FLASH_ATTN_TYPE_ENABLED
                : !strcmp(v, "off") ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
+        } else if (!strcmp(argv[i], "--cache-type-k") || !strcmp(argv[i], "--cache-type-v")) {
+            const char *v = argv[i + 1];
+            enum ggml_type t = !strcmp(v, "q8_0") ? GGML_TYPE_Q8_0
+                             : !strcmp(v, "f16") ? GGML_TYPE_F16 : GGML_TYPE_COUNT;
+            if (t == GGML_TYPE_COUNT) die("cache types: f16 or q8_0");
+            if (argv[i][13] == 'k') type_k = t; else type_v = t;
         } else die("unknown option");
     }
     if (k_top < 1 || n_greedy < 0 || threads < 1) die("bad option value");
@@ -274,8 +283,8 @@ int main(int argc, char **argv) {
     cp.n_ubatch = N_CTX;
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
-    cp.type_k = GGML_TYPE_F16;
-    cp.type_v = GGML_TYPE_F16;
+    cp.type_k = type_k;
+    cp.type_v = type_v;
     cp.flash_attn_type = fa;
     cp.offload_kqv = false;
     cp.op_offload = false;

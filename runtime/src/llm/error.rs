@@ -3,6 +3,7 @@
 use edge_formats::{GgmlType, GgufError};
 use edge_kernels::KernelError;
 
+use super::CacheType;
 use crate::tokenizer::TokenizerError;
 
 /// Why a model could not be loaded or evaluated. Every variant names the file key, tensor
@@ -72,6 +73,15 @@ pub enum LlmError {
     BadContextSize {
         /// The requested context size.
         n_ctx: usize,
+        /// Why it cannot be used.
+        why: String,
+    },
+
+    /// A KV cache type cannot hold this model's keys or values.
+    #[error("a {ty} KV cache cannot be used here: {why}; use an f16 cache (--cache-type-k f16 --cache-type-v f16)")]
+    UnsupportedCacheType {
+        /// The cache type asked for.
+        ty: CacheType,
         /// Why it cannot be used.
         why: String,
     },

@@ -4,7 +4,6 @@
 
 use edge_formats::GgufFile;
 use edge_kernels::{matmul, matmul_multi, ops, KernelError, KernelTable, Pool, QuantMatrix};
-use half::f16;
 
 use super::gemma3::{self, Gemma3Weights};
 use super::hparams::{Arch, Hparams};
@@ -273,12 +272,6 @@ pub(crate) fn output(
 /// The residual connection: `x += y`.
 pub(crate) fn add(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(x, &y)| *x += y);
-}
-
-/// Rounds `x` to f16 precision in place. llama.cpp's attention multiplies the f16 keys by
-/// the query converted to f16; rounding ours the same way keeps scores on its grid.
-pub(crate) fn round_to_f16(x: &mut [f32]) {
-    x.iter_mut().for_each(|v| *v = f16::from_f32(*v).to_f32());
 }
 
 fn bad_length(what: &'static str, expected: usize, found: usize) -> LlmError {

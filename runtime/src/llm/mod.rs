@@ -31,8 +31,9 @@ mod weights;
 
 pub use crate::device::Device;
 pub use error::LlmError;
+pub use kv_cache::{CacheType, UnknownCacheType};
 pub use model::{LoadParams, Model};
-pub use session::Session;
+pub use session::{Session, SessionParams};
 
 /// The values of `general.architecture` this runtime can load.
 pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "qwen3", "gemma3"];

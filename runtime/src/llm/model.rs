@@ -7,7 +7,7 @@ use edge_kernels::{KernelTable, Pool};
 
 use super::forward::{Ctx, Weights};
 use super::hparams::{Arch, Hparams};
-use super::{LlmError, Session};
+use super::{LlmError, Session, SessionParams};
 use crate::device::Device;
 use crate::tokenizer::Tokenizer;
 
@@ -182,7 +182,12 @@ impl Model {
 
     /// Starts a session with room for `n_ctx` tokens, allocating its f16 KV cache.
     pub fn session(&self, n_ctx: usize) -> Result<Session<'_>, LlmError> {
-        Session::new(self, n_ctx)
+        Session::new(self, &SessionParams::new(n_ctx))
+    }
+
+    /// Starts a session as `params` describe (context size, KV cache types).
+    pub fn session_with(&self, params: &SessionParams) -> Result<Session<'_>, LlmError> {
+        Session::new(self, params)
     }
 
     pub(crate) fn hparams(&self) -> &Hparams {

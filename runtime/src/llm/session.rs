@@ -1,12 +1,34 @@
 //! [`Session`]: one sequence being evaluated, with its KV cache.
 
 use super::forward::{forward, Logits};
-use super::kv_cache::KvCache;
+use super::kv_cache::{CacheType, KvCache};
 use super::scratch::Scratch;
 use super::{LlmError, Model};
 
+/// How a [`Session`] is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionParams {
+    /// Capacity in tokens.
+    pub n_ctx: usize,
+    /// Element type of the cached keys (llama.cpp's `--cache-type-k`).
+    pub type_k: CacheType,
+    /// Element type of the cached values (llama.cpp's `--cache-type-v`).
+    pub type_v: CacheType,
+}
+
+impl SessionParams {
+    /// `n_ctx` tokens with an f16 cache, llama.cpp's default.
+    pub fn new(n_ctx: usize) -> SessionParams {
+        SessionParams {
+            n_ctx,
+            type_k: CacheType::F16,
+            type_v: CacheType::F16,
+        }
+    }
+}
+
 /// A sequence of tokens evaluated by a [`Model`]: the keys and values of every token so far
-/// (an f16 KV cache of `n_ctx` positions) and the logits of the last one.
+/// (a KV cache of `n_ctx` positions, f16 or q8_0) and the logits of the last one.
 ///
 /// Sessions are independent; each borrows the model immutably.
 #[derive(Debug)]
@@ -19,9 +41,10 @@ pub struct Session<'m> {
 }
 
 impl<'m> Session<'m> {
-    pub(crate) fn new(model: &'m Model, n_ctx: usize) -> Result<Session<'m>, LlmError> {
+    pub(crate) fn new(model: &'m Model, params: &SessionParams) -> Result<Session<'m>, LlmError> {
         let hp = model.hparams();
-        let cache = KvCache::new(hp.n_layer, hp.n_head_kv, hp.head_dim, n_ctx)?;
+        let types = [params.type_k, params.type_v];
+        let cache = KvCache::new(hp.n_layer, hp.n_head_kv, hp.head_dim, params.n_ctx, types)?;
         Ok(Session {
             model,
             cache,

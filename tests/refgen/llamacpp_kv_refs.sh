@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# llama.cpp's outputs on the test models with a quantized KV cache: the references of
+# tests/tests/kv_cache_types.rs.
+#
+#   tests/refgen/llamacpp_kv_refs.sh
+#
+# For each test model and each cache setting below, runs llamacpp_reference.c (libllama, CPU,
+# 2 threads, flash attention auto, which llama.cpp turns on for a quantized V cache) with
+# `--cache-type-k K --cache-type-v V` on the inputs of shared/reference/inputs, and writes
+# tests/golden/kv-cache/<model>-k_<K>-v_<V>.json: the reference JSON (format of
+# shared/reference/llama.cpp/<model>.json without the tokenizer section; top-2 logits per
+# prompt position, 16 greedy steps) plus `cache_type_k` / `cache_type_v`.
+#
+# Needs llama.cpp built (benches/llamacpp-build.sh; $LLAMA_CPP or /tmp/llama.cpp), a C
+# compiler, python3, and the test models (scripts/fetch-models.sh). Nothing here runs at test
+# time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+llama="${LLAMA_CPP:-/tmp/llama.cpp}"
+[ -f "$llama/build/bin/libllama.so" ] || llama="$(benches/llamacpp-build.sh)"
+cache="${EDGE_MODELS:-$HOME/.cache/edge/models}"
+inputs="$(cd ../shared/reference/inputs && pwd)"
+out_dir=tests/golden/kv-cache
+mkdir -p "$out_dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cc -O2 -Wall tests/refgen/llamacpp_reference.c -o "$tmp/llamacpp_reference" \
+  -I"$llama/include" -I"$llama/ggml/include" -L"$llama/build/bin" \
+  -Wl,-rpath,"$llama/build/bin" -lllama -lggml -lggml-base -lm
+
+declare -A source=(
+  [smollm2]=SmolLM2-135M-Instruct.Q4_1.gguf
+  [gemma3]=gemma-3-270m-q4_k_m.gguf
+)
+# MODEL:K:V
+settings=(smollm2:q8_0:q8_0 smollm2:q8_0:f16 gemma3:q8_0:q8_0)
+
+{
+  echo "llama.cpp: $(cd "$llama" && git log -1 --format='%H %s' 2>/dev/null || echo unknown)"
+  echo "models: ${source[*]} (from scripts/fetch-models.sh)"
+  echo "made by: tests/refgen/llamacpp_kv_refs.sh (llamacpp_reference.c)"
+  echo "context: CPU, 2 threads, flash attention auto, n_ctx = n_batch = 512"
+} > "$out_dir/PROVENANCE.txt"
+
+for s in "${settings[@]}"; do
+  IFS=: read -r key k v <<< "$s"
+  out="$out_dir/$key-k_$k-v_$v.json"
+  "$tmp/llamacpp_reference" "$cache/${source[$key]}" "$key" "$inputs" "$tmp/ref.json" \
+    --top 2 --greedy 16 --cache-type-k "$k" --cache-type-v "$v"
+  python3 - "$tmp/ref.json" "$k" "$v" "$out" <<'PY'
+import json, sys
+
+ref_path, k, v, out = sys.argv[1:]
+ref = json.load(open(ref_path))
+doc = {"model": ref["model"], "cache_type_k": k, "cache_type_v": v,
+       "prompts": ref["prompts"], "perplexity": ref["perplexity"]}
+
+def dump(x, indent):
+    """JSON with one line per prompt position: small diffs, still readable."""
+    pad = " " * indent
+    nested = lambda y: isinstance(y, dict) or (isinstance(y, list) and y and isinstance(y[0], dict))
+    if isinstance(x, dict) and any(nested(y) for y in x.values()):
+        items = [f'{pad} {json.dumps(a)}: {dump(b, indent + 1)}' for a, b in x.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(x, list) and x and isinstance(x[0], dict):
+        return "[\n" + ",\n".join(pad + " " + dump(y, indent + 1) for y in x) + "\n" + pad + "]"
+    return json.dumps(x, ensure_ascii=False)
+
+with open(out, "w") as f:
+    f.write(dump(doc, 0) + "\n")
+print(f"wrote {out}: perplexity {ref['perplexity'][0]['perplexity']}", file=sys.stderr)
+PY
+done
