@@ -51,24 +51,15 @@ for s in "${settings[@]}"; do
   python3 - "$tmp/ref.json" "$k" "$v" "$out" <<'PY'
 import json, sys
 
+sys.path.insert(0, "tests/refgen")
+import golden_json
+
 ref_path, k, v, out = sys.argv[1:]
 ref = json.load(open(ref_path))
 doc = {"model": ref["model"], "cache_type_k": k, "cache_type_v": v,
        "prompts": ref["prompts"], "perplexity": ref["perplexity"]}
 
-def dump(x, indent):
-    """JSON with one line per prompt position: small diffs, still readable."""
-    pad = " " * indent
-    nested = lambda y: isinstance(y, dict) or (isinstance(y, list) and y and isinstance(y[0], dict))
-    if isinstance(x, dict) and any(nested(y) for y in x.values()):
-        items = [f'{pad} {json.dumps(a)}: {dump(b, indent + 1)}' for a, b in x.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(x, list) and x and isinstance(x[0], dict):
-        return "[\n" + ",\n".join(pad + " " + dump(y, indent + 1) for y in x) + "\n" + pad + "]"
-    return json.dumps(x, ensure_ascii=False)
-
-with open(out, "w") as f:
-    f.write(dump(doc, 0) + "\n")
+golden_json.write(out, doc)
 print(f"wrote {out}: perplexity {ref['perplexity'][0]['perplexity']}", file=sys.stderr)
 PY
 done

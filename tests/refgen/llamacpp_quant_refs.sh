@@ -101,6 +101,9 @@ for name in "${order[@]}"; do
   python3 - "$gguf" "$tmp/ref.json" "$type" "${args[$name]}" "$out_dir/$name.json" \
     "$tmp/ref-fa-off.json" <<'PY'
 import collections, hashlib, json, sys
+
+sys.path.insert(0, "tests/refgen")
+import golden_json
 import gguf
 
 path, ref_path, target, qargs, out, ref_off_path = sys.argv[1:]
@@ -123,19 +126,7 @@ doc = {
     "perplexity_flash_attn_off": json.load(open(ref_off_path))["perplexity"][0]["perplexity"],
 }
 
-def dump(v, indent):
-    """JSON with one line per prompt position: small diffs, still readable."""
-    pad = " " * indent
-    nested = lambda x: isinstance(x, dict) or (isinstance(x, list) and x and isinstance(x[0], dict))
-    if isinstance(v, dict) and any(nested(x) for x in v.values()):
-        items = [f'{pad} {json.dumps(k)}: {dump(x, indent + 1)}' for k, x in v.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(v, list) and v and isinstance(v[0], dict):
-        return "[\n" + ",\n".join(pad + " " + dump(x, indent + 1) for x in v) + "\n" + pad + "]"
-    return json.dumps(v, ensure_ascii=False)
-
-with open(out, "w") as f:
-    f.write(dump(doc, 0) + "\n")
+golden_json.write(out, doc)
 print(f"wrote {out}: perplexity {ref['perplexity'][0]['perplexity']}", file=sys.stderr)
 PY
 done

@@ -63,6 +63,21 @@ pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
 }
 
+/// The names (without `.json`) of the JSON goldens in `golden/<dir>`, sorted: for the tests
+/// that check every golden has a test.
+pub fn golden_names(dir: &str) -> Vec<String> {
+    let dir = golden_dir().join(dir);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".json").map(String::from)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Reads a golden file, panicking with its path when it cannot.
 pub fn read_golden(rel: &str) -> Vec<u8> {
     let path = golden_dir().join(rel);

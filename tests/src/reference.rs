@@ -40,6 +40,15 @@ pub fn argmax(logits: &[f32]) -> u32 {
     best as u32
 }
 
+/// How many of llama.cpp's greedy steps (`greedy`, with `greedy_margin` per step) to compare:
+/// up to 16, stopping before the first near-tie (a margin below 0.5 between its two best
+/// logits, which may legitimately go either way).
+pub fn greedy_steps(prompt: &Json) -> usize {
+    let n = ids(&prompt["greedy"]).len().min(16);
+    let margins = f64s(&prompt["greedy_margin"]);
+    margins.iter().take(n).take_while(|&&m| m >= 0.5).count()
+}
+
 /// Negative log-likelihood of `next` under `logits`, in f64.
 pub fn nll(logits: &[f32], next: u32) -> f64 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;

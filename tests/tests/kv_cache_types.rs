@@ -17,7 +17,7 @@
 //! `EDGE_CI=1`.
 
 use edge_runtime::llm::{CacheType, LoadParams, Model, SessionParams};
-use edge_tests::reference::{argmax, ids, nll};
+use edge_tests::reference::{argmax, greedy_steps, ids, nll};
 use serde_json::Value as Json;
 
 #[test]
@@ -37,21 +37,12 @@ fn gemma3_q8_0_keys_and_values() {
 
 #[test]
 fn every_golden_has_a_test() {
-    let dir = edge_tests::golden_dir().join("kv-cache");
-    let mut found: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json").map(String::from)
-        })
-        .collect();
-    found.sort();
     let listed = [
         "gemma3-k_q8_0-v_q8_0",
         "smollm2-k_q8_0-v_f16",
         "smollm2-k_q8_0-v_q8_0",
     ];
-    assert_eq!(found, listed, "goldens in {}", dir.display());
+    assert_eq!(edge_tests::golden_names("kv-cache"), listed);
 }
 
 fn cache_type(golden: &Json, key: &str) -> CacheType {
@@ -100,13 +91,7 @@ fn check(name: &str) {
     for p in golden["prompts"].as_array().unwrap() {
         let tokens = ids(&p["tokens"]);
         let expected = ids(&p["greedy"]);
-        let margins = edge_tests::reference::f64s(&p["greedy_margin"]);
-        let steps = expected
-            .iter()
-            .zip(&margins)
-            .take(16)
-            .take_while(|(_, &m)| m >= 0.5)
-            .count();
+        let steps = greedy_steps(p);
         let mut session = model.session_with(&params(tokens.len() + steps)).unwrap();
         let logits = session.eval_all(&tokens).unwrap();
         for (i, pos) in p["positions"].as_array().unwrap().iter().enumerate() {

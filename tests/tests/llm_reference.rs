@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use edge_formats::{Array, GgmlType, GgufFileWriter, TensorSpec, Value};
 use edge_runtime::llm::{LlmError, LoadParams, Model};
-use edge_tests::reference::{argmax, f64s, ids, mean_abs_diff, nll, read_json};
+use edge_tests::reference::{argmax, f64s, greedy_steps, ids, mean_abs_diff, nll, read_json};
 use serde_json::Value as Json;
 
 // ---------------------------------------------------------------------------------------
@@ -201,14 +201,7 @@ fn greedy_matches_llama_cpp(key: &str) {
     for p in lcpp["prompts"].as_array().unwrap() {
         let tokens = ids(&p["tokens"]);
         let greedy = ids(&p["greedy"]);
-        let margins = f64s(&p["greedy_margin"]);
-        // Compare up to 16 steps, stopping before the first near-tie.
-        let steps = greedy
-            .iter()
-            .zip(&margins)
-            .take(16)
-            .take_while(|(_, &m)| m >= 0.5)
-            .count();
+        let steps = greedy_steps(p);
         let mut session = model.session(tokens.len() + steps + 1).unwrap();
         let mut logits = session.eval(&tokens).unwrap();
         let mut ours = Vec::new();

@@ -39,7 +39,7 @@ use std::time::Instant;
 use edge_formats::GgufFile;
 use edge_quant::{quantize_model, QuantTarget, QuantizeOptions};
 use edge_runtime::llm::{LoadParams, Model};
-use edge_tests::reference::{argmax, f64s, ids, mean_abs_diff, nll, read_json};
+use edge_tests::reference::{argmax, f64s, greedy_steps, ids, mean_abs_diff, nll, read_json};
 use serde_json::Value as Json;
 
 /// One test per golden, and `FILES`, the list of them (`every_golden_has_a_test` keeps it
@@ -90,18 +90,13 @@ parity_tests! {
 
 #[test]
 fn every_golden_has_a_test() {
-    let dir = edge_tests::golden_dir().join("quant-parity");
-    let mut found: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json").map(String::from)
-        })
-        .collect();
-    found.sort();
+    let found = edge_tests::golden_names("quant-parity");
     let mut listed: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(found, listed, "goldens in {} vs FILES", dir.display());
+    assert_eq!(
+        found, listed,
+        "goldens in tests/golden/quant-parity vs FILES"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -312,14 +307,7 @@ fn prompts(name: &str, model: &Model, golden: &Json, f32ref: Option<&Json>, s: &
     for (k, p) in lcpp_prompts.iter().enumerate() {
         let tokens = ids(&p["tokens"]);
         let expected = ids(&p["greedy"]);
-        let margins = f64s(&p["greedy_margin"]);
-        // Greedy: up to 16 steps, stopping before llama.cpp's first near-tie.
-        let steps = expected
-            .iter()
-            .zip(&margins)
-            .take(16)
-            .take_while(|(_, &m)| m >= 0.5)
-            .count();
+        let steps = greedy_steps(p);
         let mut session = model.session(tokens.len() + steps).unwrap();
         let logits = session.eval_all(&tokens).unwrap();
         let positions = p["positions"].as_array().unwrap();
