@@ -3,6 +3,7 @@
 //! chosen once instead of testing features per call.
 
 use super::activation::activation_type;
+use super::rows::RowKernels;
 use super::scalar;
 use super::tile::Tiles;
 use crate::ops::attention;
@@ -185,6 +186,8 @@ pub struct KernelTable {
     pub(crate) attend_parts: AttendParts,
     /// Tile kernels for batches (see [`super::tile`]).
     pub(crate) tiles: Tiles,
+    /// Row kernels for decoding (see [`super::rows`]).
+    pub(crate) rows: RowKernels,
 }
 
 /// Single-query attention over an f16 KV cache, lengths already checked (see
@@ -219,6 +222,7 @@ static SCALAR: KernelTable = KernelTable {
     attend_tile: attention_tile::attend_tile_unchecked,
     attend_parts: attention_cached::SCALAR_PARTS,
     tiles: Tiles::NONE,
+    rows: RowKernels::NONE,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -257,6 +261,7 @@ static AVX2: KernelTable = {
             q5_k: Some(TileKernel::Panels(avx2::tile::tile_q5_k)),
             q6_k: Some(TileKernel::Panels(avx2::tile::tile_q6_k)),
         },
+        rows: RowKernels::NONE,
     }
 };
 
@@ -320,6 +325,13 @@ static AVX512: KernelTable = {
                 align: avx512::tile::ROWS,
             }),
         },
+        rows: RowKernels {
+            q4_0: Some(avx512::rows::rows_q4_0),
+            q4_1: Some(avx512::rows::rows_q4_1),
+            q5_0: Some(avx512::rows::rows_q5_0),
+            q5_1: Some(avx512::rows::rows_q5_1),
+            q8_0: Some(avx512::rows::rows_q8_0),
+        },
     }
 };
 
@@ -360,6 +372,7 @@ const NEON_BASE: KernelTable = {
             q5_k: Some(TileKernel::Panels(neon::tile::tile_q5_k)),
             q6_k: Some(TileKernel::Panels(neon::tile::tile_q6_k)),
         },
+        rows: RowKernels::NONE,
     }
 };
 
@@ -704,6 +717,25 @@ impl KernelTable {
             op: "activation quantization",
             ty: act,
         })
+    }
+
+    /// `out[r] = w[r]·a` for the `out.len()` Q8_0 rows of `a.len()` blocks in `w`: the
+    /// tier's row kernel where it has one, else its `vec_dot` per row (equal either way).
+    ///
+    /// # Safety
+    /// `w` holds at least `out.len() · a.len()` blocks.
+    pub(crate) unsafe fn dot_rows_q8_0(&self, w: &[BlockQ8_0], a: &[BlockQ8_0], out: &mut [f32]) {
+        let nb = a.len();
+        if let Some(f) = self.rows.q8_0 {
+            // SAFETY: the tier was checked against this CPU; `w` holds `out.len()` rows of
+            // `nb` blocks (the caller's promise) and `a` one.
+            unsafe { f(bytemuck::cast_slice(w), nb, bytemuck::cast_slice(a), out) };
+            return;
+        }
+        for (r, o) in out.iter_mut().enumerate() {
+            // SAFETY: as above; row `r` is inside `w`.
+            *o = unsafe { (self.vec_dot_q8_0_q8_0)(&w[r * nb..(r + 1) * nb], a) };
+        }
     }
 
     /// Dot product of one raw weight row of type `weight` with one raw activation row

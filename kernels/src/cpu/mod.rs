@@ -7,6 +7,7 @@ mod dispatch;
 mod matvec;
 mod pool;
 mod product;
+mod rows;
 pub mod scalar;
 mod tile;
 #[cfg(target_arch = "x86_64")]

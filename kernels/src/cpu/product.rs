@@ -9,6 +9,7 @@ use super::activation::activation_type;
 use super::dispatch::{blocks, row_blocks, KernelTable, VecDot};
 use super::matvec::QuantMatrix;
 use super::pool::{Pool, SharedMut};
+use super::rows::RowsFn;
 use super::tile::{
     self, prepare_row, unpacker, ActBuf, Acts, PanelBuf, RowMut, StripFn, TileFn, TileKernel,
     Unpack,
@@ -23,6 +24,9 @@ use std::sync::Mutex;
 const TILE_R: usize = tile::R;
 /// Activation rows per row-by-row tile.
 const TILE_T: usize = 8;
+/// Weight rows per call of a row kernel when several activation rows share them (so the
+/// rows stay in cache while each activation row passes).
+const ROWS_TILE: usize = 64;
 /// The least work worth a task of its own, in weight bytes × activation rows: about a
 /// quarter of a microsecond, well above the cost of taking a task.
 const MIN_TASK_WORK: usize = 8 << 10;
@@ -340,8 +344,10 @@ fn row_job<'a>(
     ys: &'a mut [f32],
     threads: usize,
 ) -> Result<Box<dyn Job + 'a>, KernelError> {
+    #[allow(clippy::too_many_arguments)]
     fn make<'a, W: bytemuck::Pod + Sync, A: bytemuck::Pod + Sync>(
         f: VecDot<W, A>,
+        rows_fn: Option<RowsFn>,
         w: &QuantMatrix<'a>,
         act: &'a [u8],
         n: usize,
@@ -361,6 +367,7 @@ fn row_job<'a>(
         }
         Ok(Box::new(RowJob {
             f,
+            rows_fn,
             w: blocks("weight matrix", w.data(), nb * rows)?,
             acts: blocks("quantized activation", act, nb * n)?,
             nb,
@@ -371,21 +378,22 @@ fn row_job<'a>(
         }))
     }
     let t = table;
+    let r = table.rows.get(w.ty());
     match w.ty() {
-        GgmlType::Q4_0 => make(t.vec_dot_q4_0_q8_0, w, act, n, ys, threads),
-        GgmlType::Q4_1 => make(t.vec_dot_q4_1_q8_1, w, act, n, ys, threads),
-        GgmlType::Q5_0 => make(t.vec_dot_q5_0_q8_0, w, act, n, ys, threads),
-        GgmlType::Q5_1 => make(t.vec_dot_q5_1_q8_1, w, act, n, ys, threads),
-        GgmlType::Q8_0 => make(t.vec_dot_q8_0_q8_0, w, act, n, ys, threads),
-        GgmlType::Q2_K => make(t.vec_dot_q2_k_q8_k, w, act, n, ys, threads),
-        GgmlType::Q3_K => make(t.vec_dot_q3_k_q8_k, w, act, n, ys, threads),
-        GgmlType::Q4_K => make(t.vec_dot_q4_k_q8_k, w, act, n, ys, threads),
-        GgmlType::Q5_K => make(t.vec_dot_q5_k_q8_k, w, act, n, ys, threads),
-        GgmlType::Q6_K => make(t.vec_dot_q6_k_q8_k, w, act, n, ys, threads),
-        GgmlType::IQ4_NL => make(t.vec_dot_iq4_nl_q8_0, w, act, n, ys, threads),
-        GgmlType::IQ4_XS => make(t.vec_dot_iq4_xs_q8_k, w, act, n, ys, threads),
-        GgmlType::F16 => make(t.vec_dot_f16, w, act, n, ys, threads),
-        GgmlType::BF16 => make(t.vec_dot_bf16, w, act, n, ys, threads),
+        GgmlType::Q4_0 => make(t.vec_dot_q4_0_q8_0, r, w, act, n, ys, threads),
+        GgmlType::Q4_1 => make(t.vec_dot_q4_1_q8_1, r, w, act, n, ys, threads),
+        GgmlType::Q5_0 => make(t.vec_dot_q5_0_q8_0, r, w, act, n, ys, threads),
+        GgmlType::Q5_1 => make(t.vec_dot_q5_1_q8_1, r, w, act, n, ys, threads),
+        GgmlType::Q8_0 => make(t.vec_dot_q8_0_q8_0, r, w, act, n, ys, threads),
+        GgmlType::Q2_K => make(t.vec_dot_q2_k_q8_k, r, w, act, n, ys, threads),
+        GgmlType::Q3_K => make(t.vec_dot_q3_k_q8_k, r, w, act, n, ys, threads),
+        GgmlType::Q4_K => make(t.vec_dot_q4_k_q8_k, r, w, act, n, ys, threads),
+        GgmlType::Q5_K => make(t.vec_dot_q5_k_q8_k, r, w, act, n, ys, threads),
+        GgmlType::Q6_K => make(t.vec_dot_q6_k_q8_k, r, w, act, n, ys, threads),
+        GgmlType::IQ4_NL => make(t.vec_dot_iq4_nl_q8_0, r, w, act, n, ys, threads),
+        GgmlType::IQ4_XS => make(t.vec_dot_iq4_xs_q8_k, r, w, act, n, ys, threads),
+        GgmlType::F16 => make(t.vec_dot_f16, r, w, act, n, ys, threads),
+        GgmlType::BF16 => make(t.vec_dot_bf16, r, w, act, n, ys, threads),
         ty => Err(KernelError::Unsupported { op: "matvec", ty }),
     }
 }
@@ -484,9 +492,11 @@ impl Job for F32Job<'_> {
 }
 
 /// `ys[t·rows + r] = f(W[r], act[t])`, in tiles of [`TILE_R`] weight rows by
-/// [`TILE_T`] activation rows.
+/// [`TILE_T`] activation rows; or, where the tier has a row kernel for the type, that
+/// kernel over [`ROWS_TILE`] weight rows per activation row (equal to `f` bit for bit).
 struct RowJob<'a, W, A> {
     f: VecDot<W, A>,
+    rows_fn: Option<RowsFn>,
     w: &'a [W],
     acts: &'a [A],
     nb: usize,
@@ -507,6 +517,26 @@ impl<W: bytemuck::Pod + Sync, A: bytemuck::Pod + Sync> Job for RowJob<'_, W, A> 
 
     fn run(&self, r0: usize, r1: usize) {
         let (nb, n, rows) = (self.nb, self.n, self.rows);
+        if let Some(f) = self.rows_fn {
+            // One activation row (decoding) takes all the task's rows in one call.
+            let step = if n == 1 { (r1 - r0).max(1) } else { ROWS_TILE };
+            for rt in (r0..r1).step_by(step) {
+                let rt1 = (rt + step).min(r1);
+                let w: &[u8] = bytemuck::cast_slice(&self.w[rt * nb..rt1 * nb]);
+                for t in 0..n {
+                    let a: &[u8] = bytemuck::cast_slice(&self.acts[t * nb..(t + 1) * nb]);
+                    // SAFETY: `t < n` and `rt..rt1` is inside `0..rows`, so the range is
+                    // inside the output (checked to hold `rows · n`); weight rows
+                    // `r0..r1` belong to this task alone and the pool runs each task once.
+                    let out = unsafe { self.out.slice(t * rows + rt, t * rows + rt1) };
+                    // SAFETY: `f` comes from a table whose tier was checked against this
+                    // CPU; `w` holds `rt1 - rt` rows of `nb` blocks and `a` one row of `nb`
+                    // blocks of the activation type.
+                    unsafe { f(w, nb, a, out) };
+                }
+            }
+            return;
+        }
         for rt in (r0..r1).step_by(TILE_R) {
             let rt1 = (rt + TILE_R).min(r1);
             for t0 in (0..n).step_by(TILE_T) {

@@ -99,6 +99,8 @@ pub struct AttendScratch {
     acc16: Vec<f16>,
     /// Accumulator for q8_0 values.
     acc32: Vec<f32>,
+    /// The scores of q8_0 keys, all computed in one pass over the keys.
+    scores: Vec<f32>,
 }
 
 /// A tier's inner loops of single-query attention.
@@ -213,6 +215,7 @@ impl KernelTable {
             q8,
             acc16,
             acc32,
+            scores,
         } = scratch;
         if let CachedKeys::F16(_) = keys {
             q16.clear();
@@ -223,15 +226,20 @@ impl KernelTable {
             acc16.resize(d, f16::ZERO);
             return self.attend(q16, k, v, scale, acc16, out);
         }
-        if let CachedKeys::Q8_0(_) = keys {
+        if let CachedKeys::Q8_0(k) = keys {
             q8.clear();
             q8.resize(d / QK, bytemuck::Zeroable::zeroed());
             // SAFETY: the table's tier was checked against this CPU (`for_tier`), and
             // `q8` holds exactly `d / 32` blocks for the `d` values of `q`.
             unsafe { (self.quantize_row_q8_0)(q, q8) };
+            scores.clear();
+            scores.resize(n, 0.0);
+            // SAFETY: as above; `k` holds `n` rows of `d / 32` blocks (checked by
+            // `positions`), `scores` one value per row.
+            unsafe { self.dot_rows_q8_0(&k[..n * (d / QK)], q8, scores) };
         }
         let parts = self.attend_parts;
-        let (q16, q8) = (&*q16, &*q8);
+        let q16 = &*q16;
         let nb = d / QK;
         // SAFETY (every `unsafe` call below): the tier was checked against this CPU, and
         // the slices passed are whole rows of the lengths checked above.
@@ -240,10 +248,7 @@ impl KernelTable {
                 * match keys {
                     // SAFETY: see above.
                     CachedKeys::F16(k) => unsafe { (parts.dot_f16)(q16, &k[p * d..(p + 1) * d]) },
-                    // SAFETY: see above.
-                    CachedKeys::Q8_0(k) => unsafe {
-                        (self.vec_dot_q8_0_q8_0)(&k[p * nb..(p + 1) * nb], q8)
-                    },
+                    CachedKeys::Q8_0(_) => scores[p],
                 }
         };
         match values {

@@ -1,9 +1,10 @@
 //! AVX-512 (F, BW, VL) + VNNI kernels (Ice Lake, Zen 4 and later).
 //!
-//! The 32-element block kernels process two blocks per 512-bit step; `vpdpbusd`
-//! multiplies unsigned weight bytes by signed activation bytes and sums groups of four
-//! straight into i32 lanes (no i16 intermediate, no saturation). A trailing odd block
-//! takes the 256-bit form.
+//! The 32-element block types have row kernels ([`rows`]): many weight rows times one
+//! activation row laid out once per call, four blocks per step; `vpdpbusd` multiplies
+//! unsigned weight bytes by signed activation bytes and sums groups of four straight
+//! into i32 lanes (no i16 intermediate, no saturation). Their `vec_dot` entries are the
+//! same kernels on one row.
 //!
 //! The K-quant kernels (Q4_K, Q5_K, Q6_K) take one 256-element block per iteration,
 //! 64 quants per vector: `maddubs` into i16 pairs, then `vpdpwssd` with the sub-block
@@ -15,27 +16,21 @@ mod attention;
 pub(crate) mod attention_cached;
 mod attention_tile;
 mod f32;
-mod q4_0;
-mod q4_1;
 mod q4_k;
-mod q5_0;
-mod q5_1;
 mod q5_k;
 mod q6_k;
-mod q8_0;
+pub(crate) mod rows;
 pub(crate) mod tile;
 
 pub use attention::attend;
 pub use attention_tile::attend_tile;
 pub use f32::vec_dot_f32;
-pub use q4_0::vec_dot_q4_0_q8_0;
-pub use q4_1::vec_dot_q4_1_q8_1;
 pub use q4_k::vec_dot_q4_k_q8_k;
-pub use q5_0::vec_dot_q5_0_q8_0;
-pub use q5_1::vec_dot_q5_1_q8_1;
 pub use q5_k::vec_dot_q5_k_q8_k;
 pub use q6_k::vec_dot_q6_k_q8_k;
-pub use q8_0::vec_dot_q8_0_q8_0;
+pub use rows::{
+    vec_dot_q4_0_q8_0, vec_dot_q4_1_q8_1, vec_dot_q5_0_q8_0, vec_dot_q5_1_q8_1, vec_dot_q8_0_q8_0,
+};
 
 use core::arch::x86_64::*;
 
@@ -44,15 +39,4 @@ use core::arch::x86_64::*;
 #[target_feature(enable = "avx512f")]
 pub(crate) fn join_si(lo: __m256i, hi: __m256i) -> __m512i {
     _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
-}
-
-/// Eight lanes of `lo` then eight lanes of `hi`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-pub(crate) fn join_ps(lo: f32, hi: f32) -> __m512 {
-    let lo = _mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(lo)));
-    _mm512_castpd_ps(_mm512_insertf64x4::<1>(
-        lo,
-        _mm256_castps_pd(_mm256_set1_ps(hi)),
-    ))
 }
