@@ -2,7 +2,10 @@
  * edge-chat: a small interactive chat on libedge.
  *
  *   edge-chat MODEL [-s SYSTEM] [-n MAX_TOKENS] [-t TEMPERATURE] [-c N_CTX] [--seed S]
+ *             [-ctk f16|q8_0] [-ctv f16|q8_0]
  *
+ * -ctk/-ctv choose the element types of the KV cache's keys and values, as llama.cpp's
+ * flags of the same names (q8_0 takes about half the memory of f16, the default).
  * Each line read from stdin is a user message; the answer streams to stdout. "/reset"
  * starts a new conversation; end of input quits. The whole conversation is rendered with
  * the model's chat template at each turn, and only the text after what the context
@@ -13,6 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The edge_cache_type named as on llama.cpp's command line; -1 for another name. */
+static int32_t cache_type(const char *name) {
+    if (strcmp(name, "f16") == 0) return EDGE_CACHE_F16;
+    if (strcmp(name, "q8_0") == 0) return EDGE_CACHE_Q8_0;
+    return -1;
+}
 
 typedef struct {
     char **roles;
@@ -130,14 +140,16 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "-t") == 0 && value) sampling.temperature = (float)atof(argv[++i]);
         else if (strcmp(arg, "-c") == 0 && value) ctx_params.n_ctx = atoi(argv[++i]);
         else if (strcmp(arg, "--seed") == 0 && value) sampling.seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(arg, "-ctk") == 0 && value && cache_type(value) >= 0) ctx_params.type_k = cache_type(argv[++i]);
+        else if (strcmp(arg, "-ctv") == 0 && value && cache_type(value) >= 0) ctx_params.type_v = cache_type(argv[++i]);
         else if (!model_path && arg[0] != '-') model_path = arg;
         else {
-            fprintf(stderr, "usage: %s MODEL [-s SYSTEM] [-n MAX_TOKENS] [-t TEMPERATURE] [-c N_CTX] [--seed S]\n", argv[0]);
+            fprintf(stderr, "usage: %s MODEL [-s SYSTEM] [-n MAX_TOKENS] [-t TEMPERATURE] [-c N_CTX] [--seed S] [-ctk f16|q8_0] [-ctv f16|q8_0]\n", argv[0]);
             return 2;
         }
     }
     if (!model_path) {
-        fprintf(stderr, "usage: %s MODEL [-s SYSTEM] [-n MAX_TOKENS] [-t TEMPERATURE] [-c N_CTX] [--seed S]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL [-s SYSTEM] [-n MAX_TOKENS] [-t TEMPERATURE] [-c N_CTX] [--seed S] [-ctk f16|q8_0] [-ctv f16|q8_0]\n", argv[0]);
         return 2;
     }
 

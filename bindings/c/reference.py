@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Turns reference outputs for SmolLM2 into a line format the C test program reads without
 a JSON parser: llama.cpp's tokens and greedy continuations
-(shared/reference/llama.cpp/smollm2.json, produced by libllama) and the chat-template
-renderings of jinja2 (tests/golden/chat/, made by tests/refgen/chat_templates.py). Texts
-are hex-encoded UTF-8 ("-" when empty) so that any byte survives.
+(shared/reference/llama.cpp/smollm2.json, produced by libllama; with a q8_0 KV cache:
+tests/golden/kv-cache/smollm2-*.json, made by tests/refgen/llamacpp_kv_refs.sh, found next
+to the chat goldens) and the chat-template renderings of jinja2 (tests/golden/chat/, made
+by tests/refgen/chat_templates.py). Texts are hex-encoded UTF-8 ("-" when empty) so that
+any byte survives.
 
   T <add_special 0|1> <hex text> <n> <id>...                  tokenization
-  G <hex prompt> <n_checked> <n_prompt> <id>... <n> <id>...   greedy continuation
+  G <type_k> <type_v> <hex prompt> <n_checked> <n_prompt> <id>... <n> <id>...
+                                                              greedy continuation with a
+                                                              KV cache of these types
+                                                              (f16 or q8_0)
   C <add_generation_prompt 0|1> <n> (<hex role> <hex content>)... <hex rendered>
 
 Greedy steps are checked up to the first one where llama.cpp's own best-minus-second logit
@@ -60,12 +65,26 @@ for case in ref["tokenizer"]:
     text = as_llama_cpp_read_it(case["text"])
     out.append(f"T 1 {hexed(text)} {ids(case['ids_default'])}")
     out.append(f"T 0 {hexed(text)} {ids(case['ids_no_bos'])}")
-for prompt in ref["prompts"]:
-    margins = prompt["greedy_margin"]
-    n = next((i for i, m in enumerate(margins) if m < 0.5), len(margins))
-    n = min(n, 8, len(prompt["greedy"]))
-    out.append(f"G {hexed(prompt['text'])} {n} {ids(prompt['tokens'])} {ids(prompt['greedy'][:n])}")
+
+
+def greedy_lines(prompts, type_k, type_v):
+    for prompt in prompts:
+        margins = prompt["greedy_margin"]
+        n = next((i for i, m in enumerate(margins) if m < 0.5), len(margins))
+        n = min(n, 8, len(prompt["greedy"]))
+        yield (
+            f"G {type_k} {type_v} {hexed(prompt['text'])} {n} {ids(prompt['tokens'])} "
+            f"{ids(prompt['greedy'][:n])}"
+        )
+
+
+out += greedy_lines(ref["prompts"], "f16", "f16")
 chat_dir = sys.argv[2]
+kv_dir = os.path.join(chat_dir, os.pardir, "kv-cache")
+for name in sorted(os.listdir(kv_dir)):
+    if name.startswith("smollm2-") and name.endswith(".json"):
+        kv = json.load(open(os.path.join(kv_dir, name)))
+        out += greedy_lines(kv["prompts"], kv["cache_type_k"], kv["cache_type_v"])
 cases = json.load(open(os.path.join(chat_dir, "cases.json")))
 for name, case in cases.items():
     path = os.path.join(chat_dir, f"smollm2-{name}.txt")

@@ -134,13 +134,27 @@ static edge_model *load_model(void) {
     return model;
 }
 
-static edge_context *new_context(edge_model *model, int32_t n_ctx) {
+/* The edge_cache_type named as on llama.cpp's command line ("f16", "q8_0"); -1 for another. */
+static int32_t cache_type(const char *name) {
+    if (name && strcmp(name, "f16") == 0) return EDGE_CACHE_F16;
+    if (name && strcmp(name, "q8_0") == 0) return EDGE_CACHE_Q8_0;
+    return -1;
+}
+
+static edge_context *new_context_cache(edge_model *model, int32_t n_ctx, int32_t type_k,
+                                       int32_t type_v) {
     edge_context_params params = edge_context_default_params();
     params.n_ctx = n_ctx;
+    params.type_k = type_k;
+    params.type_v = type_v;
     edge_context *ctx = NULL;
     edge_status st = edge_context_new(model, &params, &ctx);
     CHECK(st == EDGE_OK && ctx != NULL, "a context is created");
     return ctx;
+}
+
+static edge_context *new_context(edge_model *model, int32_t n_ctx) {
+    return new_context_cache(model, n_ctx, EDGE_CACHE_F16, EDGE_CACHE_F16);
 }
 
 /* ---- loading ---------------------------------------------------------------------- */
@@ -415,6 +429,21 @@ static void test_context_hostile(edge_model *model) {
     params.n_ctx = 16;
     params.n_threads = -1;
     CHECK(edge_context_new(model, &params, &ctx) == EDGE_ERR_INVALID_ARGUMENT, "negative n_threads");
+    params.n_threads = 0;
+    CHECK(params.type_k == EDGE_CACHE_F16 && params.type_v == EDGE_CACHE_F16, "f16 KV cache by default");
+    /* The cache types are int32_t: a value outside edge_cache_type is refused, not trusted. */
+    params.type_k = 7;
+    CHECK(edge_context_new(model, &params, &ctx) == EDGE_ERR_INVALID_ARGUMENT && ctx == NULL,
+          "type_k out of range");
+    CHECK(strstr(edge_last_error(), "type_k = 7") != NULL, "the message names type_k");
+    params.type_k = EDGE_CACHE_Q8_0;
+    params.type_v = -1;
+    CHECK(edge_context_new(model, &params, &ctx) == EDGE_ERR_INVALID_ARGUMENT && ctx == NULL,
+          "type_v out of range");
+    CHECK(strstr(edge_last_error(), "type_v = -1") != NULL, "the message names type_v");
+    params.type_v = EDGE_CACHE_Q8_0;
+    CHECK(edge_context_new(model, &params, &ctx) == EDGE_OK && NO_ERROR(), "a q8_0 KV cache");
+    edge_context_free(ctx);
     if (!quick) {
         CHECK(edge_context_new(model, NULL, &ctx) == EDGE_OK, "NULL params = defaults");
         CHECK(edge_context_n_ctx(ctx) == 4096, "the default n_ctx is min(4096, training context)");
@@ -620,6 +649,7 @@ static void test_references(edge_model *model, const char *reference) {
     CHECK(all != NULL, "reading the reference file");
     if (!all) return;
     int n_tok = 0, n_tok_ok = 0, n_gen = 0, n_gen_ok = 0, n_chat = 0, n_chat_ok = 0;
+    int n_gen_q8 = 0, n_gen_q8_ok = 0; /* those with a q8_0 KV cache */
     static int32_t expected[8192], got[8192], prompt_ids[8192];
     char *line = all;
     while (line && *line) {
@@ -637,7 +667,15 @@ static void test_references(edge_model *model, const char *reference) {
             n_tok++;
             n_tok_ok += ok;
             free(text);
-        } else if (kind && kind[0] == 'G' && (!quick || n_gen < 1)) {
+        } else if (kind && kind[0] == 'G') {
+            int32_t type_k = cache_type(strtok(NULL, " "));
+            int32_t type_v = cache_type(strtok(NULL, " "));
+            int q8 = type_k == EDGE_CACHE_Q8_0 || type_v == EDGE_CACHE_Q8_0;
+            /* --quick: one case with an f16 cache, one with q8_0 keys and values. */
+            if (quick && (q8 ? n_gen_q8 > 0 || type_k != type_v : n_gen > n_gen_q8)) {
+                line = next;
+                continue;
+            }
             size_t len = 0;
             char *text = unhex(strtok(NULL, " "), &len);
             int n_checked = atoi(strtok(NULL, " "));
@@ -650,7 +688,8 @@ static void test_references(edge_model *model, const char *reference) {
             if (!ok) fprintf(stderr, "prompt tokens of %s differ from llama.cpp's\n", text);
 
             /* Greedy generation from the text through edge_generate. */
-            edge_context *ctx = new_context(model, 256);
+            CHECK(type_k >= 0 && type_v >= 0, "a cache type of the reference file");
+            edge_context *ctx = new_context_cache(model, 256, type_k, type_v);
             gen_state *g = new_gen_state(ctx);
             edge_sampling_params sp = edge_sampling_default_params();
             sp.temperature = 0.0f;
@@ -683,6 +722,8 @@ static void test_references(edge_model *model, const char *reference) {
             }
             n_gen++;
             n_gen_ok += ok && gen_ok;
+            n_gen_q8 += q8;
+            n_gen_q8_ok += q8 && ok && gen_ok;
             free(g);
             edge_context_free(ctx);
             free(text);
@@ -717,10 +758,12 @@ static void test_references(edge_model *model, const char *reference) {
         line = next;
     }
     free(all);
-    printf("references: tokenization %d/%d, greedy %d/%d, chat templates %d/%d equal\n", n_tok_ok,
-           n_tok, n_gen_ok, n_gen, n_chat_ok, n_chat);
+    printf("references: tokenization %d/%d, greedy %d/%d (q8_0 KV cache %d/%d), chat templates "
+           "%d/%d equal\n",
+           n_tok_ok, n_tok, n_gen_ok, n_gen, n_gen_q8_ok, n_gen_q8, n_chat_ok, n_chat);
     CHECK(n_tok > 0 && n_tok_ok == n_tok, "tokenization equals llama.cpp's");
     CHECK(n_gen > 0 && n_gen_ok == n_gen, "greedy generation equals llama.cpp's");
+    CHECK(n_gen_q8 > 0, "greedy generation with a q8_0 KV cache was compared");
     CHECK(n_chat > 0 && n_chat_ok == n_chat, "chat templates equal jinja2's");
 }
 

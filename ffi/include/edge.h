@@ -65,6 +65,18 @@ typedef enum edge_stop_reason {
   EDGE_STOP_CALLBACK = 4,
 } edge_stop_reason;
 
+// The element type of one side (keys or values) of a context's KV cache, as llama.cpp's
+// `--cache-type-k` / `--cache-type-v`. Set in `edge_context_params.type_k` and
+// `edge_context_params.type_v` (as `int32_t`; any other value is refused with
+// `EDGE_ERR_INVALID_ARGUMENT`).
+typedef enum edge_cache_type {
+  // 16-bit floats, 2 bytes per value (the default, as llama.cpp's).
+  EDGE_CACHE_F16 = 0,
+  // q8_0: blocks of 32 8-bit values with an f16 scale, about half the memory of f16.
+  // Needs a model whose attention head width is a multiple of 32.
+  EDGE_CACHE_Q8_0 = 1,
+} edge_cache_type;
+
 // One sequence being evaluated by a model: its KV cache of `n_ctx` positions, the tokens
 // in it and the logits of the last one.
 //
@@ -112,6 +124,12 @@ typedef struct edge_context_params {
   // Reserved: the threads of a model are set when it is loaded
   // (`edge_model_params.n_threads`) and shared by its contexts. Must be `>= 0`.
   int32_t n_threads;
+  // The element type of the cached keys, an `edge_cache_type` (llama.cpp's
+  // `--cache-type-k`); default `EDGE_CACHE_F16`.
+  int32_t type_k;
+  // The element type of the cached values, an `edge_cache_type` (llama.cpp's
+  // `--cache-type-v`); default `EDGE_CACHE_F16`.
+  int32_t type_v;
 } edge_context_params;
 
 // How to choose tokens. Get the defaults from `edge_sampling_default_params()`.
@@ -353,14 +371,16 @@ int32_t edge_token_eos(const struct edge_model *model);
 bool edge_token_is_eog(const struct edge_model *model, int32_t token);
 
 // The default context parameters: `n_ctx` 0 (the model's training context, at most
-// 4096). Thread-safe.
+// 4096), an f16 KV cache (`EDGE_CACHE_F16` keys and values). Thread-safe.
 struct edge_context_params edge_context_default_params(void);
 
 // Creates a context for `model` and stores it in `*out` (NULL on failure). `params` may
 // be NULL for the defaults.
 //
 // Returns `EDGE_OK`; `EDGE_ERR_INVALID_ARGUMENT` (NULL `model` or `out`, negative
-// parameters); `EDGE_ERR_OUT_OF_MEMORY` (the KV cache does not fit).
+// parameters, a `type_k` or `type_v` that is not an `edge_cache_type`, a q8_0 cache for a
+// model whose attention head width is not a multiple of 32);
+// `EDGE_ERR_OUT_OF_MEMORY` (the KV cache does not fit).
 //
 // Ownership: the caller owns the context and frees it with `edge_context_free`. The
 // context keeps the model's memory alive: `edge_model_free` may come before it.

@@ -5,9 +5,10 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use edge_runtime::llm::{Model, Session};
+use edge_runtime::llm::{LlmError, Model, Session, SessionParams};
 
 use crate::boundary::{self, call, call_status, store, Failure};
+use crate::cache_type::edge_cache_type;
 use crate::generate::edge_stop_reason;
 use crate::model::edge_model;
 use crate::status::edge_status;
@@ -165,15 +166,23 @@ pub struct edge_context_params {
     /// Reserved: the threads of a model are set when it is loaded
     /// (`edge_model_params.n_threads`) and shared by its contexts. Must be `>= 0`.
     pub n_threads: i32,
+    /// The element type of the cached keys, an `edge_cache_type` (llama.cpp's
+    /// `--cache-type-k`); default `EDGE_CACHE_F16`.
+    pub type_k: i32,
+    /// The element type of the cached values, an `edge_cache_type` (llama.cpp's
+    /// `--cache-type-v`); default `EDGE_CACHE_F16`.
+    pub type_v: i32,
 }
 
 /// The default context parameters: `n_ctx` 0 (the model's training context, at most
-/// 4096). Thread-safe.
+/// 4096), an f16 KV cache (`EDGE_CACHE_F16` keys and values). Thread-safe.
 #[no_mangle]
 pub extern "C" fn edge_context_default_params() -> edge_context_params {
     edge_context_params {
         n_ctx: 0,
         n_threads: 0,
+        type_k: edge_cache_type::EDGE_CACHE_F16 as i32,
+        type_v: edge_cache_type::EDGE_CACHE_F16 as i32,
     }
 }
 
@@ -181,7 +190,9 @@ pub extern "C" fn edge_context_default_params() -> edge_context_params {
 /// be NULL for the defaults.
 ///
 /// Returns `EDGE_OK`; `EDGE_ERR_INVALID_ARGUMENT` (NULL `model` or `out`, negative
-/// parameters); `EDGE_ERR_OUT_OF_MEMORY` (the KV cache does not fit).
+/// parameters, a `type_k` or `type_v` that is not an `edge_cache_type`, a q8_0 cache for a
+/// model whose attention head width is not a multiple of 32);
+/// `EDGE_ERR_OUT_OF_MEMORY` (the KV cache does not fit).
 ///
 /// Ownership: the caller owns the context and frees it with `edge_context_free`. The
 /// context keeps the model's memory alive: `edge_model_free` may come before it.
@@ -211,18 +222,28 @@ pub unsafe extern "C" fn edge_context_new(
             .unwrap_or_else(|| edge_context_default_params());
         let n_ctx = boundary::length(params.n_ctx, "n_ctx")?;
         boundary::length(params.n_threads, "n_threads")?;
+        let type_k = edge_cache_type::from_c(params.type_k, "type_k")?.runtime();
+        let type_v = edge_cache_type::from_c(params.type_v, "type_v")?.runtime();
         let n_ctx = match n_ctx {
             0 => model.model.n_ctx_train().clamp(1, 4096),
             n => n,
         };
+        let session_params = SessionParams {
+            n_ctx,
+            type_k,
+            type_v,
+        };
         let arc = Arc::clone(&model.model);
+        let session = arc
+            .session_with(&session_params)
+            .map_err(|e| session_failure(e, &session_params))?;
         // SAFETY: the session borrows the model inside `arc`, which is stored in the same
         // `State` after it: the model cannot move (it is behind the Arc) and cannot be
         // dropped before the session (field drop order; the Arc is never replaced), so
         // extending the borrow to 'static never lets it dangle. `Session::model()` is
         // never handed out.
         let session: Session<'static> =
-            unsafe { std::mem::transmute::<Session<'_>, Session<'static>>(arc.session(n_ctx)?) };
+            unsafe { std::mem::transmute::<Session<'_>, Session<'static>>(session) };
         let ctx = Box::new(edge_context {
             use_state: AtomicU8::new(IDLE),
             state: UnsafeCell::new(State {
@@ -238,6 +259,23 @@ pub unsafe extern "C" fn edge_context_new(
         unsafe { out.write(Box::into_raw(ctx)) };
         Ok(())
     })
+}
+
+/// Why a session could not be made, naming the fields of `edge_context_params` at fault.
+fn session_failure(e: LlmError, params: &SessionParams) -> Failure {
+    let LlmError::UnsupportedCacheType { ty, why } = &e else {
+        return e.into();
+    };
+    let fields = [("type_k", params.type_k), ("type_v", params.type_v)]
+        .into_iter()
+        .filter(|&(_, t)| t == *ty)
+        .map(|(name, _)| name)
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let constant = edge_cache_type::from_runtime(*ty).map_or("?", edge_cache_type::name);
+    Failure::invalid(format!(
+        "{fields} = {constant}: a {ty} KV cache cannot be used with this model: {why}; use EDGE_CACHE_F16"
+    ))
 }
 
 /// Releases a context (and the model, if its handle was freed and this was its last

@@ -32,6 +32,8 @@ mod metadata;
 
 mod tokens;
 
+mod cache_type;
+
 mod context;
 
 mod generate;
@@ -41,6 +43,7 @@ mod chat;
 use std::ffi::c_char;
 
 pub use boundary::edge_last_error;
+pub use cache_type::edge_cache_type;
 pub use chat::edge_chat_apply_template;
 pub use context::{
     edge_context, edge_context_default_params, edge_context_free, edge_context_n_ctx,

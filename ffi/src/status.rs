@@ -83,7 +83,10 @@ impl From<LlmError> for Failure {
             LlmError::BadContextSize { ref why, .. } if why.starts_with("cannot allocate") => {
                 EDGE_ERR_OUT_OF_MEMORY
             }
+            // The caller's choices: a context size, a KV cache type the model cannot use
+            // (q8_0 with a head width that is not a multiple of 32), a token id.
             LlmError::BadContextSize { .. }
+            | LlmError::UnsupportedCacheType { .. }
             | LlmError::TokenOutOfRange { .. }
             | LlmError::EmptyInput => EDGE_ERR_INVALID_ARGUMENT,
             LlmError::ContextFull { .. } => EDGE_ERR_CONTEXT_FULL,

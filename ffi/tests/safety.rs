@@ -256,6 +256,7 @@ fn out_of_range_parameters() {
         let huge = edge_context_params {
             n_ctx: i32::MAX,
             n_threads: 0,
+            ..edge_context_default_params()
         };
         let st = edge_context_new(model, &huge, &mut ctx);
         assert!(
@@ -271,6 +272,7 @@ fn out_of_range_parameters() {
         let small = edge_context_params {
             n_ctx: 8,
             n_threads: 0,
+            ..edge_context_default_params()
         };
         assert_eq!(
             edge_context_new(model, &small, &mut ctx),
@@ -397,6 +399,7 @@ fn generation_stops_when_the_callback_says_so_and_keeps_its_tokens() {
         let cp = edge_context_params {
             n_ctx: 64,
             n_threads: 0,
+            ..edge_context_default_params()
         };
         assert_eq!(edge_context_new(model, &cp, &mut ctx), edge_status::EDGE_OK);
         let sp = edge_sampling_params {
@@ -467,6 +470,7 @@ fn threads_share_a_model_each_with_its_context() {
             let cp = edge_context_params {
                 n_ctx: 64,
                 n_threads: 0,
+                ..edge_context_default_params()
             };
             assert_eq!(edge_context_new(model, &cp, &mut ctx), edge_status::EDGE_OK);
             let sp = edge_sampling_params {

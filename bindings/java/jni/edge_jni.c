@@ -37,7 +37,7 @@ static jmethodID g_sink_on_piece;  /* boolean Context.Sink.onPiece(byte[], int) 
 static jmethodID g_progress_on_progress; /* boolean ProgressCallback.onProgress(float) */
 
 static jfieldID f_mp_use_mmap, f_mp_n_threads, f_mp_progress;
-static jfieldID f_cp_n_ctx, f_cp_n_threads;
+static jfieldID f_cp_n_ctx, f_cp_n_threads, f_cp_type_k, f_cp_type_v;
 static jfieldID f_sp_temperature, f_sp_top_k, f_sp_top_p, f_sp_min_p, f_sp_repeat_penalty,
     f_sp_seed, f_sp_max_tokens, f_sp_repeat_last_n, f_sp_frequency_penalty,
     f_sp_presence_penalty;
@@ -71,8 +71,11 @@ static bool lookup_fields(JNIEnv *env) {
     }
     f_cp_n_ctx = (*env)->GetFieldID(env, c, "nCtx", "I");
     f_cp_n_threads = (*env)->GetFieldID(env, c, "nThreads", "I");
+    f_cp_type_k = (*env)->GetFieldID(env, c, "typeK", "I");
+    f_cp_type_v = (*env)->GetFieldID(env, c, "typeV", "I");
     (*env)->DeleteLocalRef(env, c);
-    if (f_cp_n_ctx == NULL || f_cp_n_threads == NULL) {
+    if (f_cp_n_ctx == NULL || f_cp_n_threads == NULL || f_cp_type_k == NULL ||
+        f_cp_type_v == NULL) {
         return false;
     }
 
@@ -251,6 +254,8 @@ JNIEXPORT void JNICALL Java_dev_edge_Native_contextDefaults(JNIEnv *env, jclass 
     edge_context_params d = edge_context_default_params();
     (*env)->SetIntField(env, p, f_cp_n_ctx, d.n_ctx);
     (*env)->SetIntField(env, p, f_cp_n_threads, d.n_threads);
+    (*env)->SetIntField(env, p, f_cp_type_k, d.type_k);
+    (*env)->SetIntField(env, p, f_cp_type_v, d.type_v);
 }
 
 JNIEXPORT void JNICALL Java_dev_edge_Native_samplingDefaults(JNIEnv *env, jclass cls, jobject p) {
@@ -696,6 +701,8 @@ JNIEXPORT jlong JNICALL Java_dev_edge_Native_contextNew(JNIEnv *env, jclass cls,
     edge_context_params params = edge_context_default_params();
     params.n_ctx = (*env)->GetIntField(env, p, f_cp_n_ctx);
     params.n_threads = (*env)->GetIntField(env, p, f_cp_n_threads);
+    params.type_k = (*env)->GetIntField(env, p, f_cp_type_k);
+    params.type_v = (*env)->GetIntField(env, p, f_cp_type_v);
     edge_context *ctx = NULL;
     edge_status status = edge_context_new(HANDLE(edge_model, model), &params, &ctx);
     if (status != EDGE_OK) {

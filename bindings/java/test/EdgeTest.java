@@ -1,3 +1,4 @@
+import dev.edge.CacheType;
 import dev.edge.Context;
 import dev.edge.ContextParams;
 import dev.edge.EdgeException;
@@ -168,6 +169,7 @@ public final class EdgeTest {
             test("model facts", () -> modelFacts(model));
             test("tokenize equals llama.cpp", () -> tokenize(model));
             test("greedy generation equals llama.cpp", () -> greedyGeneration(model));
+            test("KV cache types: q8_0 greedy equals llama.cpp's, narrow heads refused", () -> cacheTypes(model));
             test("callback returning false stops", () -> callbackStops(model));
             test("callback exception propagates", () -> callbackThrows(model));
             test("chat template and answer", () -> chat(model));
@@ -287,6 +289,52 @@ public final class EdgeTest {
             String text = ctx.generate((String) p.get("text"), greedy(greedySteps(p)));
             check(!text.isEmpty() && ((String) p.get("greedy_text")).startsWith(text), "greedy text " + text);
             check(ctx.stopReason() == StopReason.MAX_TOKENS, "stop reason " + ctx.stopReason());
+        }
+    }
+
+    /**
+     * A q8_0 KV cache against llama.cpp with the same cache types (tests/golden/kv-cache, next to
+     * the chat goldens), and q8_0 refused on the tiny qwen2 model (tests/golden/qwen), whose heads
+     * are 16 wide.
+     */
+    static void cacheTypes(Model model) throws IOException {
+        ContextParams defaults = new ContextParams();
+        check(defaults.typeK() == CacheType.F16 && defaults.typeV() == CacheType.F16, "f16 by default");
+        check(CacheType.fromName("q8_0") == CacheType.Q8_0 && CacheType.fromName("F16") == CacheType.F16,
+                "cache type names");
+        check(CacheType.Q8_0.code() == 1 && CacheType.Q8_0.cliName().equals("q8_0"), "q8_0 code and name");
+        expectThrows(IllegalArgumentException.class, () -> CacheType.fromName("q4_0"), "unknown cache type");
+        expectThrows(NullPointerException.class, () -> new ContextParams().typeK(null), "null cache type");
+
+        Path golden = chatGolden.getParent();
+        for (String name : new String[] {"smollm2-k_q8_0-v_q8_0", "smollm2-k_q8_0-v_f16"}) {
+            Map<String, Object> kv = map(Json.parse(new String(
+                    Files.readAllBytes(golden.resolve("kv-cache").resolve(name + ".json")), StandardCharsets.UTF_8)));
+            ContextParams params = new ContextParams().nCtx(512) // llama.cpp's
+                    .typeK(CacheType.fromName((String) kv.get("cache_type_k")))
+                    .typeV(CacheType.fromName((String) kv.get("cache_type_v")));
+            try (Context ctx = model.newContext(params)) {
+                for (Object o : list(kv, "prompts")) {
+                    Map<String, Object> p = map(o);
+                    int n = greedySteps(p);
+                    ctx.reset();
+                    int[] got = generateTokens(ctx, (String) p.get("text"), greedy(n));
+                    int[] want = Arrays.copyOf(ints(p.get("greedy")), n);
+                    check(Arrays.equals(got, want), name + " greedy " + p.get("id") + ": " + Arrays.toString(got)
+                            + " vs llama.cpp " + Arrays.toString(want));
+                }
+            }
+        }
+
+        try (Model qwen = new Model(golden.resolve("qwen").resolve("qwen2-tiny.f32.gguf").toString())) {
+            EdgeException e = expectThrows(EdgeException.class,
+                    () -> qwen.newContext(new ContextParams().nCtx(16).typeV(CacheType.Q8_0)).close(),
+                    "q8_0 values with heads of 16");
+            check(e != null && e.status() == Status.INVALID_ARGUMENT, "q8_0 with heads of 16: status");
+            check(e != null && e.getMessage().contains("type_v = EDGE_CACHE_Q8_0"), "the message names type_v");
+            try (Context ctx = qwen.newContext(new ContextParams().nCtx(16).typeK(CacheType.F16))) {
+                check(ctx.nCtx() == 16, "an f16 cache on heads of 16");
+            }
         }
     }
 

@@ -105,3 +105,10 @@ def test_structs_round_trip_through_the_library():
     assert abs(sp.temperature - 0.8) < 1e-6
     mp = lib.edge_model_default_params()
     assert mp.use_mmap and mp.n_threads == 0 and not mp.progress
+
+
+def test_cache_type_names_match_the_header(header):
+    m = re.search(r"typedef enum edge_cache_type \{(.*?)\} edge_cache_type;", header, re.S)
+    assert m, "edge_cache_type is not in edge.h"
+    values = dict(re.findall(r"EDGE_CACHE_(\w+) = (\d+)", m.group(1)))
+    assert {name.lower(): int(v) for name, v in values.items()} == _lib.CACHE_TYPES

@@ -51,7 +51,14 @@ class ContextParams(ctypes.Structure):
     _fields_ = [
         ("n_ctx", c_int32),
         ("n_threads", c_int32),
+        ("type_k", c_int32),
+        ("type_v", c_int32),
     ]
+
+
+#: ``edge_cache_type`` by the names of llama.cpp's ``--cache-type-k``/``--cache-type-v``:
+#: ``EDGE_CACHE_F16``, ``EDGE_CACHE_Q8_0``.
+CACHE_TYPES = {"f16": 0, "q8_0": 1}
 
 
 class SamplingParams(ctypes.Structure):

@@ -38,13 +38,18 @@ def version():
 class Model:
     """A GGUF model loaded by libedge, with one context (its KV cache) to generate with.
 
-    ``Model(path, n_ctx=None, n_threads=None, use_mmap=None, progress=None)``: ``n_ctx`` is
-    the context size in tokens and ``n_threads`` the number of threads (``None``: libedge's
-    defaults), ``use_mmap`` whether to map the file rather than read it, ``progress`` a
-    function called with the load progress (0.0 to 1.0) that may return ``False`` to cancel
-    the load (:class:`~edgerun.CancelledError`). Raises :class:`~edgerun.EdgeError`
-    (``status`` ``IO`` for a missing file, ``FORMAT`` for one that is not a valid model,
-    ``UNSUPPORTED`` for one edge cannot run).
+    ``Model(path, n_ctx=None, n_threads=None, use_mmap=None, progress=None, type_k=None,
+    type_v=None)``: ``n_ctx`` is the context size in tokens and ``n_threads`` the number of
+    threads (``None``: libedge's defaults), ``use_mmap`` whether to map the file rather than
+    read it, ``progress`` a function called with the load progress (0.0 to 1.0) that may
+    return ``False`` to cancel the load (:class:`~edgerun.CancelledError`). ``type_k`` and
+    ``type_v`` are the element types of the context's cached keys and values, named as
+    llama.cpp's ``--cache-type-k``/``--cache-type-v``: ``"f16"`` (``None``: libedge's
+    default) or ``"q8_0"`` (about half the memory; needs a model whose attention heads are
+    a multiple of 32 wide, else :class:`~edgerun.InvalidArgumentError`); another name is a
+    ``ValueError``. Raises :class:`~edgerun.EdgeError` (``status`` ``IO`` for a missing
+    file, ``FORMAT`` for one that is not a valid model, ``UNSUPPORTED`` for one edge cannot
+    run).
 
     Use it as a context manager or call :meth:`close`. Methods that only read the model
     (tokenizing, metadata) may be called from several threads; the context (generation,
@@ -53,12 +58,27 @@ class Model:
     model.
     """
 
-    def __init__(self, path, *, n_ctx=None, n_threads=None, use_mmap=None, progress=None):
-        self._lib = lib = _lib.load()
+    def __init__(
+        self,
+        path,
+        *,
+        n_ctx=None,
+        n_threads=None,
+        use_mmap=None,
+        progress=None,
+        type_k=None,
+        type_v=None,
+    ):
         self._model = None
         self._ctx = None
         self._ctx_lock = threading.Lock()
         self._active = None
+        # Checked before anything is loaded.
+        cache_types = {
+            "type_k": _cache_type(type_k, "type_k"),
+            "type_v": _cache_type(type_v, "type_v"),
+        }
+        self._lib = lib = _lib.load()
 
         params = lib.edge_model_default_params()
         if n_threads is not None:
@@ -90,6 +110,9 @@ class Model:
             cparams.n_ctx = n_ctx
         if n_threads is not None:
             cparams.n_threads = n_threads
+        for field, code in cache_types.items():
+            if code is not None:
+                setattr(cparams, field, code)
         ctx = _lib.ContextPtr()
         status = lib.edge_context_new(model, byref(cparams), byref(ctx))
         if status != Status.OK:
@@ -464,6 +487,19 @@ class Model:
 
 
 _STOP_REASONS = {0: "none", 1: "eog", 2: "max_tokens", 3: "context_full", 4: "callback"}
+
+
+def _cache_type(name, what):
+    """The ``edge_cache_type`` value of a cache type name (``None`` stays ``None``)."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a str ('f16' or 'q8_0'), not {type(name).__name__}")
+    code = _lib.CACHE_TYPES.get(name.lower())
+    if code is None:
+        known = ", ".join(repr(n) for n in _lib.CACHE_TYPES)
+        raise ValueError(f"edgerun: unknown KV cache type {name!r} for {what} (known: {known})")
+    return code
 
 
 def _int32(value, what):
