@@ -42,6 +42,8 @@ pub struct BenchArgs {
     pub json: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub load: crate::models::LoadArgs,
 }
 
 /// One row: a test and its timings.
@@ -74,7 +76,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.n_prompt == 0 && args.n_gen == 0 {
         bail!("nothing to measure: -p and -n are both 0");
     }
-    let (model, _) = models::load(&args.model, args.threads)?;
+    let (model, _) = models::load(&args.model, args.threads, args.load)?;
     let mut rng = Rng::new(1234);
     let n_vocab = model.n_vocab() as u64;
     let mut random_tokens =
@@ -213,6 +215,7 @@ fn json(rows: &[Row], model: &Model, args: &BenchArgs) -> serde_json::Value {
                 "n_threads": threads,
                 "type_k": args.cache.type_k.name(),
                 "type_v": args.cache.type_v.name(),
+                "load_mode": if args.load.no_mmap { "none" } else { "mmap" },
                 "n_prompt": r.n_prompt,
                 "n_gen": r.n_gen,
                 "test": r.test,

@@ -50,6 +50,8 @@ pub struct GenerateArgs {
     pub ctx_size: Option<usize>,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub load: crate::models::LoadArgs,
     /// Stop when the model writes STR (not printed); repeatable.
     #[arg(long, value_name = "STR")]
     pub stop: Vec<String>,
@@ -153,7 +155,7 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     };
     // Check settings before the (slow) load.
     let mut sampler = args.sampling.sampler()?;
-    let (model, load_ms) = models::load(&model_path, args.threads)?;
+    let (model, load_ms) = models::load(&model_path, args.threads, args.load)?;
     let prompt_tokens = if args.chat || args.system.is_some() {
         let mut messages = Vec::new();
         if let Some(system) = &args.system {

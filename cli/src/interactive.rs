@@ -25,7 +25,7 @@ struct Interrupt {
 /// Runs the chat until the user leaves.
 pub fn run(args: &GenerateArgs, model_path: &Path) -> Result<()> {
     let mut sampler = args.sampling.sampler()?;
-    let (model, load_ms) = models::load(model_path, args.threads)?;
+    let (model, load_ms) = models::load(model_path, args.threads, args.load)?;
     let mut session = args.cache.session(&model, args.n_ctx(&model)?)?;
     let params = GenerateParams {
         n_predict: args.n_predict(),

@@ -1,6 +1,7 @@
 //! Finding and loading the model to run.
 
 use anyhow::{bail, Result};
+use clap::Args;
 use edge_runtime::llm::{Device, LoadParams, Model};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -33,9 +34,18 @@ pub fn resolve(model: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// How to bring the weights into memory.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct LoadArgs {
+    /// Read the model into memory instead of mapping it: slower to load, faster to
+    /// decode (huge pages where the OS offers them)
+    #[arg(long)]
+    pub no_mmap: bool,
+}
+
 /// Loads `path` on the CPU with `threads` threads (0: all cores); returns the model and
 /// the milliseconds it took.
-pub fn load(path: &Path, threads: usize) -> Result<(Model, f64)> {
+pub fn load(path: &Path, threads: usize, how: LoadArgs) -> Result<(Model, f64)> {
     if path.is_dir() {
         bail!("{}: is a directory, not a GGUF file", path.display());
     }
@@ -43,6 +53,7 @@ pub fn load(path: &Path, threads: usize) -> Result<(Model, f64)> {
     let params = LoadParams {
         threads,
         device: Device::Cpu,
+        mmap: !how.no_mmap,
     };
     let model =
         Model::load(path, &params).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

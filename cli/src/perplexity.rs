@@ -46,6 +46,8 @@ pub struct PerplexityArgs {
     pub threads: usize,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub load: crate::models::LoadArgs,
 }
 
 /// Runs `edge-run perplexity`.
@@ -57,7 +59,7 @@ pub fn run(args: &PerplexityArgs) -> Result<()> {
     if c < 2 {
         bail!("the window (-c) must be at least 2 tokens");
     }
-    let (model, _) = models::load(&args.model, args.threads)?;
+    let (model, _) = models::load(&args.model, args.threads, args.load)?;
     // The text is data: special-token text in it is not parsed as special tokens.
     let tokens = model.tokenizer().encode(&text, true, false);
     let mut n_chunks = tokens.len() / c;

@@ -141,3 +141,52 @@ fn bench_table() {
     assert!(out.contains("| pp8 |") && out.contains("| tg2 |"), "{out}");
     assert!(out.contains(" ± "), "{out}");
 }
+
+/// `--no-mmap` reads the model into memory (huge pages where offered): the perplexity is
+/// still llama.cpp's within 1%, and the very same as from the mapped file; `bench` says
+/// which load mode it ran with, in llama-bench's field.
+#[test]
+fn no_mmap_reads_the_model_and_scores_the_same() {
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
+    let Some(reference) = llama_cpp_reference("smollm2") else {
+        return;
+    };
+    let Some(dir) = reference_dir() else { return };
+    let file = dir.join("inputs/perplexity-apache-2.0.txt");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "perplexity",
+            model.to_str().unwrap(),
+            "-f",
+            file.to_str().unwrap(),
+            "-c",
+            "512",
+            "--chunks",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        let out = ok(&edge_run(args));
+        out.lines()
+            .find_map(|l| l.strip_prefix("perplexity: "))
+            .unwrap_or_else(|| panic!("no perplexity line: {out}"))
+            .trim()
+            .to_string()
+    };
+    let (mapped, read) = (run(&[]), run(&["--no-mmap"]));
+    assert_eq!(mapped, read, "the load mode changed the result");
+    let got: f64 = read.parse().unwrap();
+    let want = reference["perplexity"][0]["perplexity"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() / want < 0.01,
+        "perplexity {got}, llama.cpp {want}"
+    );
+    let m = model.to_str().unwrap();
+    for (flags, mode) in [(&[][..], "mmap"), (&["--no-mmap"][..], "none")] {
+        let mut args = vec!["bench", m, "-p", "8", "-n", "0", "-r", "1", "--json"];
+        args.extend_from_slice(flags);
+        let rows: Vec<Json> = serde_json::from_str(&ok(&edge_run(args))).expect("a JSON list");
+        assert!(rows.iter().all(|r| r["load_mode"] == mode), "{rows:?}");
+    }
+}

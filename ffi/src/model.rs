@@ -134,6 +134,7 @@ fn load(path: &Path, params: &edge_model_params) -> Result<Model, Failure> {
     let load = LoadParams {
         threads: params.n_threads as usize,
         device: Device::Cpu,
+        mmap: params.use_mmap,
     };
     let callback = params.progress;
     let user_data = params.progress_user_data;

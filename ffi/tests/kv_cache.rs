@@ -337,6 +337,7 @@ fn logits_are_the_rust_apis_and_depend_on_the_types() {
         &LoadParams {
             threads: 2,
             device: Device::Cpu,
+            mmap: true,
         },
     )
     .unwrap();

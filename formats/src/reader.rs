@@ -66,6 +66,21 @@ impl GgufFile {
         GgufFile::from_storage(storage)
     }
 
+    /// Reads the whole file at `path` into memory and validates it: slower to open than
+    /// [`open`](Self::open) (one copy of the file), but the memory is in transparent huge
+    /// pages where the OS offers them, which makes passes over every tensor (decoding)
+    /// faster, and later changes to the file cannot affect it.
+    pub fn read(path: impl AsRef<Path>) -> Result<GgufFile, GgufError> {
+        let path = path.as_ref();
+        let io_error = |source| GgufError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        };
+        let file = File::open(path).map_err(io_error)?;
+        let storage = Storage::read(&file).map_err(io_error)?;
+        GgufFile::from_storage(storage)
+    }
+
     /// Parses and validates a GGUF file held in memory. Unless `bytes` already starts on a
     /// 64-byte boundary it is copied once into aligned memory (see the type's docs).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GgufFile, GgufError> {
@@ -202,7 +217,7 @@ impl GgufFile {
     /// can leave the resident set (peak memory of a pass over all tensors, such as
     /// quantization, then stays near one tensor instead of the whole file). Reading the data
     /// again afterwards is fine: it is faulted back in from the file. No effect on a file
-    /// read with [`from_bytes`](Self::from_bytes).
+    /// read with [`read`](Self::read) or [`from_bytes`](Self::from_bytes).
     pub fn release_tensor_data(&self, info: &TensorInfo) {
         let Some(start) = self.header.data_offset.checked_add(info.offset) else {
             return;

@@ -20,6 +20,9 @@ pub(crate) struct Line([u8; MEMORY_ALIGNMENT]);
 pub(crate) enum Storage {
     /// A mapped file; the map starts on a page boundary.
     Mmap(Mmap),
+    /// A whole file read into anonymous memory: bytes `start..start + len` of `map`, with
+    /// `start` on a huge-page boundary (see [`Storage::read`]).
+    Resident { map: Mmap, start: usize, len: usize },
     /// A caller's buffer that happened to be aligned already.
     Vec(Vec<u8>),
     /// A copy of a caller's buffer into aligned memory; `len` bytes are used.
@@ -41,6 +44,33 @@ impl Storage {
         Ok(Storage::Mmap(map))
     }
 
+    /// Reads all of `file` into anonymous memory that starts on a 2 MiB boundary and, on
+    /// Linux, asks for transparent huge pages. Products that stream every weight per token
+    /// then take one TLB entry per 2 MiB instead of per 4 KiB (decoding Gemma 3 270M got
+    /// about 35% faster here than from the mapped file). The memory is private to this
+    /// process: unlike a mapped file's pages, the kernel cannot drop it under pressure.
+    pub(crate) fn read(file: &File) -> std::io::Result<Storage> {
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| std::io::Error::other("the file is larger than the address space"))?;
+        if len == 0 {
+            return Ok(Storage::Vec(Vec::new()));
+        }
+        let total = len
+            .checked_add(HUGE_PAGE)
+            .ok_or_else(|| std::io::Error::other("the file is larger than the address space"))?;
+        let mut map = memmap2::MmapOptions::new().len(total).map_anon()?;
+        let start = (map.as_ptr() as usize).next_multiple_of(HUGE_PAGE) - map.as_ptr() as usize;
+        #[cfg(target_os = "linux")]
+        // A hint only: without transparent huge pages the memory works the same.
+        let _ = map.advise(memmap2::Advice::HugePage);
+        read_into(file, &mut map[start..start + len])?;
+        Ok(Storage::Resident {
+            map: map.make_read_only()?,
+            start,
+            len,
+        })
+    }
+
     /// Takes `bytes`, copying them into aligned memory unless they already are aligned.
     pub(crate) fn from_vec(bytes: Vec<u8>) -> Storage {
         if (bytes.as_ptr() as usize) % MEMORY_ALIGNMENT == 0 {
@@ -57,7 +87,8 @@ impl Storage {
 
     /// Tells the kernel that bytes `start..end` of a mapped file will not be read again soon,
     /// so their pages may leave this process's resident set. Only whole pages inside the range
-    /// are released; for memory we own this does nothing. Errors are ignored: it is a hint.
+    /// are released; for memory we own (a file read whole included: dropping those pages
+    /// would lose them) this does nothing. Errors are ignored: it is a hint.
     #[cfg(unix)]
     pub(crate) fn release(&self, start: usize, end: usize) {
         let Storage::Mmap(map) = self else { return };
@@ -81,6 +112,7 @@ impl Storage {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Storage::Mmap(map) => map,
+            Storage::Resident { map, start, len } => &map[*start..*start + *len],
             Storage::Vec(v) => v,
             Storage::Aligned { lines, len } => {
                 let all: &[u8] = bytemuck::cast_slice(lines);
@@ -89,6 +121,38 @@ impl Storage {
         }
     }
 }
+
+/// Fills `buf` from the start of `file`. Most of the time goes to faulting in and zeroing
+/// the fresh pages, so on Unix up to four threads read a quarter each (positioned reads
+/// do not share a file offset).
+#[cfg(unix)]
+fn read_into(file: &File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    // Whole huge pages per part, so that no page is faulted in by two threads.
+    let part = buf.len().div_ceil(threads).next_multiple_of(HUGE_PAGE);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = buf
+            .chunks_mut(part)
+            .enumerate()
+            .map(|(i, chunk)| s.spawn(move || file.read_exact_at(chunk, (i * part) as u64)))
+            .collect();
+        parts.into_iter().try_for_each(|p| {
+            p.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a reading thread panicked")))
+        })
+    })
+}
+
+/// Fills `buf` from the start of `file`.
+#[cfg(not(unix))]
+fn read_into(mut file: &File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    file.read_exact(buf)
+}
+
+/// The size of a transparent huge page on x86-64 and of the common aarch64 one.
+const HUGE_PAGE: usize = 2 << 20;
 
 /// The page size used to round release ranges; 64 KiB covers every page size in use
 /// (4, 16 and 64 KiB), at the cost of releasing slightly less.

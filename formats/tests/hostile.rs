@@ -46,6 +46,8 @@ fn check(name: &str, bytes: Vec<u8>, expected: impl Fn(&GgufError) -> bool, frag
     );
     let err = edge_formats::GgufFile::open(&path).expect_err(name);
     assert!(expected(&err), "{name} (open): unexpected error {err:?}");
+    let err = edge_formats::GgufFile::read(&path).expect_err(name);
+    assert!(expected(&err), "{name} (read): unexpected error {err:?}");
 }
 
 macro_rules! hostile {

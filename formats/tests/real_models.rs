@@ -10,14 +10,17 @@ use std::path::PathBuf;
 use edge_formats::{GgmlType, GgufFile, ValueType};
 use sha2::{Digest, Sha256};
 
-fn model(name: &str) -> Option<GgufFile> {
-    let dir = match std::env::var_os("EDGE_MODELS") {
+fn model_dir() -> PathBuf {
+    match std::env::var_os("EDGE_MODELS") {
         Some(dir) => PathBuf::from(dir),
         None => {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/edge/models")
         }
-    };
-    let path = dir.join(name);
+    }
+}
+
+fn model(name: &str) -> Option<GgufFile> {
+    let path = model_dir().join(name);
     if !path.exists() {
         assert!(
             std::env::var("EDGE_CI").as_deref() != Ok("1"),
@@ -250,4 +253,28 @@ fn truncated_real_headers_are_rejected() {
         GgufFile::from_bytes(header.to_vec()),
         Err(edge_formats::GgufError::TensorOutOfBounds { .. })
     ));
+}
+
+/// A file read into memory (`GgufFile::read`, huge pages where offered) holds exactly the
+/// bytes of the mapped file checked above, with every tensor as aligned.
+#[test]
+fn read_files_equal_mapped_ones() {
+    for name in [
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "gemma-3-270m-q4_k_m.gguf",
+    ] {
+        let Some(mapped) = model(name) else { continue };
+        let path = model_dir().join(name);
+        let read = GgufFile::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(read.as_bytes() == mapped.as_bytes(), "{name}: bytes differ");
+        assert_eq!(read.tensors().len(), mapped.tensors().len(), "{name}");
+        for t in read.tensors() {
+            assert_eq!(
+                read.tensor_data(t).as_ptr() as u64 % read.alignment(),
+                0,
+                "{name}: {}",
+                t.name
+            );
+        }
+    }
 }

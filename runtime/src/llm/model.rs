@@ -12,18 +12,44 @@ use crate::device::Device;
 use crate::tokenizer::Tokenizer;
 
 /// How to load a model.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadParams {
     /// Threads for the matrix products; `0` uses every core.
     pub threads: usize,
     /// The device to compute on.
     pub device: Device,
+    /// Map the file and use the weights in place ([`GgufFile::open`], the default), or
+    /// read it into memory ([`GgufFile::read`], llama.cpp's `--no-mmap`). A mapped file
+    /// loads faster and the kernel may drop its pages under memory pressure; memory read
+    /// in takes transparent huge pages where the OS offers them, which makes decoding
+    /// (every weight read once per token) faster: Gemma 3 270M about 1.3× here.
+    pub mmap: bool,
+}
+
+impl Default for LoadParams {
+    fn default() -> Self {
+        LoadParams {
+            threads: 0,
+            device: Device::default(),
+            mmap: true,
+        }
+    }
+}
+
+/// Opens `path` as `params` ask: mapped or read into memory.
+fn open(path: &Path, params: &LoadParams) -> Result<GgufFile, LlmError> {
+    Ok(if params.mmap {
+        GgufFile::open(path)?
+    } else {
+        GgufFile::read(path)?
+    })
 }
 
 /// A model loaded from a GGUF file, ready to start [`Session`]s.
 ///
-/// The weights stay in the memory-mapped file, in their quantized form. A `Model` is
-/// immutable, `Send` and `Sync`: several sessions (one per thread) may share it.
+/// The weights stay in the file's bytes (read into memory or mapped), in their quantized
+/// form. A `Model` is immutable, `Send` and `Sync`: several sessions (one per thread) may
+/// share it.
 #[derive(Debug)]
 pub struct Model {
     file: GgufFile,
@@ -42,7 +68,7 @@ impl Model {
     /// that every weight tensor is present, of the right shape and of a type the device can
     /// compute with.
     pub fn load(path: impl AsRef<Path>, params: &LoadParams) -> Result<Model, LlmError> {
-        Model::from_file(GgufFile::open(path)?, params)
+        Model::from_file(open(path.as_ref(), params)?, params)
     }
 
     /// As [`load`](Self::load), for a file already opened.
@@ -62,7 +88,7 @@ impl Model {
         if !progress(0.0) {
             return Err(LlmError::Cancelled);
         }
-        Model::from_file_with_progress(GgufFile::open(path)?, params, progress)
+        Model::from_file_with_progress(open(path.as_ref(), params)?, params, progress)
     }
 
     /// As [`from_file`](Self::from_file), reporting progress as
