@@ -454,3 +454,19 @@ fn k_quant_extreme_blocks() {
         }
     }
 }
+
+/// Rows of no blocks give exactly 0 on every tier (the K-quant row kernels lay out an
+/// empty activation row and sum nothing).
+#[test]
+fn k_quant_empty_rows_are_zero() {
+    let a: [BlockQ8K; 0] = [];
+    for t in available_tables() {
+        let tier = t.tier();
+        let w4: [BlockQ4K; 0] = [];
+        let w5: [BlockQ5K; 0] = [];
+        let w6: [BlockQ6K; 0] = [];
+        assert_eq!(t.vec_dot_q4_k_q8_k(&w4, &a).unwrap(), 0.0, "{tier}");
+        assert_eq!(t.vec_dot_q5_k_q8_k(&w5, &a).unwrap(), 0.0, "{tier}");
+        assert_eq!(t.vec_dot_q6_k_q8_k(&w6, &a).unwrap(), 0.0, "{tier}");
+    }
+}

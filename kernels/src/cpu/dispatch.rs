@@ -331,6 +331,9 @@ static AVX512: KernelTable = {
             q5_0: Some(avx512::rows::rows_q5_0),
             q5_1: Some(avx512::rows::rows_q5_1),
             q8_0: Some(avx512::rows::rows_q8_0),
+            q4_k: Some(avx512::rows::rows_q4_k),
+            q5_k: Some(avx512::rows::rows_q5_k),
+            q6_k: Some(avx512::rows::rows_q6_k),
         },
     }
 };

@@ -18,6 +18,9 @@ pub(crate) struct RowKernels {
     pub q5_0: Option<RowsFn>,
     pub q5_1: Option<RowsFn>,
     pub q8_0: Option<RowsFn>,
+    pub q4_k: Option<RowsFn>,
+    pub q5_k: Option<RowsFn>,
+    pub q6_k: Option<RowsFn>,
 }
 
 impl RowKernels {
@@ -28,6 +31,9 @@ impl RowKernels {
         q5_0: None,
         q5_1: None,
         q8_0: None,
+        q4_k: None,
+        q5_k: None,
+        q6_k: None,
     };
 
     /// The kernel for weights of type `ty`, if this tier has one.
@@ -38,6 +44,9 @@ impl RowKernels {
             GgmlType::Q5_0 => self.q5_0,
             GgmlType::Q5_1 => self.q5_1,
             GgmlType::Q8_0 => self.q8_0,
+            GgmlType::Q4_K => self.q4_k,
+            GgmlType::Q5_K => self.q5_k,
+            GgmlType::Q6_K => self.q6_k,
             _ => None,
         }
     }

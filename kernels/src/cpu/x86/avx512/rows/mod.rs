@@ -1,5 +1,6 @@
 //! AVX-512 VNNI row kernels of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1,
-//! Q8_0): many weight rows times one activation row, as decoding runs them.
+//! Q8_0) and of Q4_K, Q5_K, Q6_K: many weight rows times one activation row, as
+//! decoding runs them.
 //!
 //! The activation row is first laid out once per call in the order the weights unpack
 //! into (see [`prepare`]), with its scales widened to f32 and, for the types whose quants
@@ -9,6 +10,12 @@
 //! conversion of the four weight scales and one FMA per vector: no per-row work on the
 //! activation, and an exact integer dot product per lane.
 //!
+//! The K-quants' Q8_K row is laid out per 256-element block ([`prepare_k`]): quants in
+//! the order the weight block unpacks into, the stored 16-element sums arranged for
+//! the mins (Q4_K, Q5_K), or `-32 ·` the lane sums (Q6_K's offset). Each weight block
+//! then costs its unpacking, four `vpdpbusd`, two lossless packs to i16, two `vpdpwssd`
+//! with its sub-block scales and one f32 FMA (see [`k_quants`]).
+//!
 //! The f32 parts are summed per lane across the row, then across lanes; every row is
 //! computed by the same operations whichever rows it is called with, so [`matvec`]
 //! (prepare once, all rows) and the tier's `vec_dot` (prepare, one row) agree bit for
@@ -17,11 +24,15 @@
 //! [`matvec`]: crate::matvec
 
 mod bytes;
+mod k_quants;
 mod nibble;
 mod prepare;
+mod prepare_k;
 
+use edge_quant::k_quants::{BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K};
 use edge_quant::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, BlockQ8_1};
 use prepare::{ByteGroup, NibbleGroup, PREP_BYTES, PREP_NIBBLE};
+use prepare_k::{K6Block, KMinBlock, PREP_K6, PREP_K_MIN};
 
 /// Block layout of a 4-bit (or 5-bit) weight type.
 pub(super) trait Layout {
@@ -159,4 +170,57 @@ pub unsafe fn vec_dot_q8_0_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
         )
     };
     out[0]
+}
+
+macro_rules! k_kernels {
+    ($(
+        $(#[$doc:meta])*
+        $rows:ident, $dot:ident, $w:ty, $prep_ty:ty, $key:ident, $prep:ident, $kernel:expr;
+    )*) => {$(
+        $(#[$doc])*
+        ///
+        /// `w` holds `out.len()` rows of `nb` blocks, `act` one row of `nb` Q8_K blocks.
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `w` and `act`
+        /// must hold at least that many blocks.
+        pub unsafe fn $rows(w: &[u8], nb: usize, act: &[u8], out: &mut [f32]) {
+            let act: &[BlockQ8K] = bytemuck::cast_slice(&act[..nb * size_of::<BlockQ8K>()]);
+            with_buffer(&$key, nb, |prep: &mut [$prep_ty]| {
+                prepare_k::$prep(act, prep);
+                // SAFETY: the caller's promises; `prep` covers `nb` blocks.
+                unsafe { $kernel(w, nb, prep, out) }
+            })
+        }
+
+        /// The single-row form of the row kernel of the same type, for the kernel table.
+        ///
+        /// # Safety
+        /// As the row kernel.
+        pub unsafe fn $dot(w: &[$w], a: &[BlockQ8K]) -> f32 {
+            let n = w.len().min(a.len());
+            let mut out = [0f32];
+            // SAFETY: the caller's promises; both rows hold `n` blocks.
+            unsafe {
+                $rows(
+                    bytemuck::cast_slice(&w[..n]),
+                    n,
+                    bytemuck::cast_slice(&a[..n]),
+                    &mut out,
+                )
+            };
+            out[0]
+        }
+    )*};
+}
+
+k_kernels! {
+    /// Q4_K rows · one Q8_K row.
+    rows_q4_k, vec_dot_q4_k_q8_k, BlockQ4K, KMinBlock, PREP_K_MIN, k_min,
+        k_quants::rows_min::<BlockQ4K>;
+    /// Q5_K rows · one Q8_K row.
+    rows_q5_k, vec_dot_q5_k_q8_k, BlockQ5K, KMinBlock, PREP_K_MIN, k_min,
+        k_quants::rows_min::<BlockQ5K>;
+    /// Q6_K rows · one Q8_K row.
+    rows_q6_k, vec_dot_q6_k_q8_k, BlockQ6K, K6Block, PREP_K6, k6, k_quants::rows_q6_k;
 }
