@@ -1,5 +1,8 @@
 //! CPU kernels: scalar references, SIMD versions, and the run-time dispatch between them.
 
+// Before the tier modules, which instantiate its macro.
+#[macro_use]
+mod attention_tile_body;
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 mod activation;
