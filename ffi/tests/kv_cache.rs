@@ -12,6 +12,8 @@
 //!
 //! The SmolLM2 tests skip when the model is not cached (and fail under `EDGE_CI=1`).
 
+mod common;
+
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
@@ -32,25 +34,6 @@ fn last_error() -> String {
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn smollm2_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("EDGE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/edge/models")
-        });
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("EDGE_CI").is_none(),
-        "{} is missing (scripts/fetch-models.sh smollm2)",
-        path.display()
-    );
-    eprintln!("skipped: {} is not cached", path.display());
-    None
 }
 
 /// A model loaded through the C ABI with 2 threads, freed on drop.
@@ -266,7 +249,9 @@ fn q8_0_needs_heads_of_a_multiple_of_32() {
 /// The greedy continuations of `tests/golden/kv-cache/<name>.json` (llama.cpp with the
 /// cache types it names) through `edge_generate` on a context with those types.
 fn greedy_matches_llama_cpp(name: &str) {
-    let Some(path) = smollm2_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     let file = repo().join(format!("tests/golden/kv-cache/{name}.json"));
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
     let golden: Json = serde_json::from_str(&text).unwrap();
@@ -330,7 +315,9 @@ fn q8_0_keys_f16_values_continue_as_llama_cpp() {
 
 #[test]
 fn logits_are_the_rust_apis_and_depend_on_the_types() {
-    let Some(path) = smollm2_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     let c_model = CModel::load(&path);
     let rust_model = Model::load(
         &path,

@@ -3,8 +3,9 @@
 //! message, never crash. The tests that need the model skip when it is not cached (and
 //! fail under `EDGE_CI=1`).
 
+mod common;
+
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::path::PathBuf;
 use std::ptr::{null, null_mut};
 
 use edge::*;
@@ -14,25 +15,6 @@ fn last_error() -> String {
     unsafe { CStr::from_ptr(edge_last_error()) }
         .to_string_lossy()
         .into_owned()
-}
-
-fn model_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("EDGE_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/edge/models")
-        });
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("EDGE_CI").is_none(),
-        "{} is missing (scripts/fetch-models.sh smollm2)",
-        path.display()
-    );
-    eprintln!("skipped: {} is not cached", path.display());
-    None
 }
 
 fn load(
@@ -202,7 +184,9 @@ unsafe extern "C" fn stop_at(progress: f32, user_data: *mut c_void) -> bool {
 
 #[test]
 fn loading_reports_progress_and_cancels() {
-    let Some(path) = model_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     for use_mmap in [true, false] {
         let mut seen: (Vec<f32>, usize) = (Vec::new(), usize::MAX);
         let params = edge_model_params {
@@ -234,7 +218,9 @@ fn loading_reports_progress_and_cancels() {
 
 #[test]
 fn out_of_range_parameters() {
-    let Some(path) = model_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     let params = edge_model_params {
         n_threads: 100_000,
         ..edge_model_default_params()
@@ -386,7 +372,9 @@ unsafe extern "C" fn collect(
 
 #[test]
 fn generation_stops_when_the_callback_says_so_and_keeps_its_tokens() {
-    let Some(path) = model_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     let params = edge_model_params {
         n_threads: 1,
         ..edge_model_default_params()
@@ -448,7 +436,9 @@ fn generation_stops_when_the_callback_says_so_and_keeps_its_tokens() {
 
 #[test]
 fn threads_share_a_model_each_with_its_context() {
-    let Some(path) = model_path() else { return };
+    let Some(path) = common::smollm2_path() else {
+        return;
+    };
     let params = edge_model_params {
         n_threads: 2,
         ..edge_model_default_params()

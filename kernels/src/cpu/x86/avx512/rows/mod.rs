@@ -68,6 +68,30 @@ layouts! {
     Q5_1: 24, 8, Some(4), 0, true;
 }
 
+/// `w·a` through the row kernel `rows` on one row: the tier's `vec_dot` for that type,
+/// over the blocks the two rows have in common.
+///
+/// # Safety
+/// `rows` may be called on this CPU.
+unsafe fn one_row<W: bytemuck::Pod, A: bytemuck::Pod>(
+    rows: unsafe fn(&[u8], usize, &[u8], &mut [f32]),
+    w: &[W],
+    a: &[A],
+) -> f32 {
+    let n = w.len().min(a.len());
+    let mut out = [0f32];
+    // SAFETY: the caller's promise; both rows hold `n` blocks.
+    unsafe {
+        rows(
+            bytemuck::cast_slice(&w[..n]),
+            n,
+            bytemuck::cast_slice(&a[..n]),
+            &mut out,
+        )
+    };
+    out[0]
+}
+
 /// Runs `body` with the calling thread's prepared-activation buffer of `T`, taken out of
 /// its thread-local (a nested call would find it empty and allocate its own).
 fn with_buffer<T: Default + Clone, R>(
@@ -110,18 +134,8 @@ macro_rules! nibble_kernels {
         /// # Safety
         /// As the row kernel.
         pub unsafe fn $dot(w: &[$w], a: &[$a]) -> f32 {
-            let n = w.len().min(a.len());
-            let mut out = [0f32];
-            // SAFETY: the caller's promises; both rows hold `n` blocks.
-            unsafe {
-                $rows(
-                    bytemuck::cast_slice(&w[..n]),
-                    n,
-                    bytemuck::cast_slice(&a[..n]),
-                    &mut out,
-                )
-            };
-            out[0]
+            // SAFETY: the caller's promises.
+            unsafe { one_row($rows, w, a) }
         }
     )*};
 }
@@ -158,18 +172,8 @@ pub unsafe fn rows_q8_0(w: &[u8], nb: usize, act: &[u8], out: &mut [f32]) {
 /// # Safety
 /// As [`rows_q8_0`].
 pub unsafe fn vec_dot_q8_0_q8_0(w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
-    let n = w.len().min(a.len());
-    let mut out = [0f32];
-    // SAFETY: the caller's promises; both rows hold `n` blocks.
-    unsafe {
-        rows_q8_0(
-            bytemuck::cast_slice(&w[..n]),
-            n,
-            bytemuck::cast_slice(&a[..n]),
-            &mut out,
-        )
-    };
-    out[0]
+    // SAFETY: the caller's promises.
+    unsafe { one_row(rows_q8_0, w, a) }
 }
 
 macro_rules! k_kernels {
@@ -198,18 +202,8 @@ macro_rules! k_kernels {
         /// # Safety
         /// As the row kernel.
         pub unsafe fn $dot(w: &[$w], a: &[BlockQ8K]) -> f32 {
-            let n = w.len().min(a.len());
-            let mut out = [0f32];
-            // SAFETY: the caller's promises; both rows hold `n` blocks.
-            unsafe {
-                $rows(
-                    bytemuck::cast_slice(&w[..n]),
-                    n,
-                    bytemuck::cast_slice(&a[..n]),
-                    &mut out,
-                )
-            };
-            out[0]
+            // SAFETY: the caller's promises.
+            unsafe { one_row($rows, w, a) }
         }
     )*};
 }
