@@ -105,7 +105,8 @@ typedef bool (*edge_progress_callback)(float progress, void *user_data);
 typedef struct edge_model_params {
   // Map the file into memory (default `true`): the weights are read from the page
   // cache as they are used and shared with other processes. `false` reads the whole
-  // file into memory first (the file may then change or disappear).
+  // file into memory first, in transparent huge pages where the OS offers them, which
+  // makes decoding faster (the file may then change or disappear).
   bool use_mmap;
   // Threads for the matrix products of every context of this model; `0` (default) uses
   // every core. At most 1024.

@@ -1,7 +1,6 @@
 //! [`edge_model`]: loading a GGUF model, freeing it, and its sizes.
 
 use std::ffi::{c_char, c_void};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,7 +34,8 @@ pub type edge_progress_callback =
 pub struct edge_model_params {
     /// Map the file into memory (default `true`): the weights are read from the page
     /// cache as they are used and shared with other processes. `false` reads the whole
-    /// file into memory first (the file may then change or disappear).
+    /// file into memory first, in transparent huge pages where the OS offers them, which
+    /// makes decoding faster (the file may then change or disappear).
     pub use_mmap: bool,
     /// Threads for the matrix products of every context of this model; `0` (default) uses
     /// every core. At most 1024.
@@ -147,62 +147,25 @@ fn load(path: &Path, params: &edge_model_params) -> Result<Model, Failure> {
         return Ok(Model::load_with_progress(path, &load, progress)?);
     }
     let mut progress = progress;
-    let bytes = read_file(path, &mut progress)?;
-    let file = GgufFile::from_bytes(bytes)?;
+    let file = read_file(path, &mut progress)?;
     Ok(Model::from_file_with_progress(file, &load, progress)?)
 }
 
-/// Reads the file at `path` into memory, reporting progress from 0 to 0.1 (the rest is
-/// the runtime's loading).
-fn read_file(path: &Path, progress: &mut impl FnMut(f32) -> bool) -> Result<Vec<u8>, Failure> {
+/// Reads the file at `path` into memory (in transparent huge pages where the OS offers
+/// them, see `GgufFile::read`), reporting progress from 0 to 0.1 (the rest is the
+/// runtime's loading).
+fn read_file(path: &Path, progress: &mut impl FnMut(f32) -> bool) -> Result<GgufFile, Failure> {
     const CHUNK: usize = 16 << 20;
-    let cancelled = || {
-        Failure::new(
+    if !progress(0.0) {
+        return Err(Failure::new(
             edge_status::EDGE_ERR_CANCELLED,
             "loading was cancelled by the progress callback",
-        )
-    };
-    let io = |what: &str, e: std::io::Error| {
-        Failure::new(edge_status::EDGE_ERR_IO, format!("{what}: {e}"))
-    };
-    if !progress(0.0) {
-        return Err(cancelled());
+        ));
     }
-    let mut file = std::fs::File::open(path).map_err(|e| io("opening", e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| io("reading the size", e))?
-        .len();
-    let size = usize::try_from(size).map_err(|_| {
-        Failure::new(
-            edge_status::EDGE_ERR_OUT_OF_MEMORY,
-            format!("the file of {size} bytes does not fit in memory"),
-        )
+    let file = GgufFile::read_with_progress(path, CHUNK, |done, total| {
+        done == total || progress(0.1 * (done as f32 / total.max(1) as f32))
     })?;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(size).map_err(|_| {
-        Failure::new(
-            edge_status::EDGE_ERR_OUT_OF_MEMORY,
-            format!(
-                "cannot allocate {} MiB to read the file (use_mmap = false)",
-                size >> 20
-            ),
-        )
-    })?;
-    loop {
-        let start = bytes.len();
-        let n = (&mut file)
-            .take(CHUNK as u64)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io("reading", e))?;
-        if n == 0 || bytes.len() < start + CHUNK {
-            break;
-        }
-        if !progress(0.1 * (bytes.len() as f32 / size.max(1) as f32).min(1.0)) {
-            return Err(cancelled());
-        }
-    }
-    Ok(bytes)
+    Ok(file)
 }
 
 /// Releases a model. NULL is a no-op.

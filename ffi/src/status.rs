@@ -45,6 +45,7 @@ impl From<GgufError> for Failure {
                 edge_status::EDGE_ERR_OUT_OF_MEMORY
             }
             GgufError::Io { .. } => edge_status::EDGE_ERR_IO,
+            GgufError::Cancelled => edge_status::EDGE_ERR_CANCELLED,
             GgufError::UnsupportedVersion { .. } => edge_status::EDGE_ERR_UNSUPPORTED,
             _ => edge_status::EDGE_ERR_FORMAT,
         };

@@ -316,6 +316,10 @@ pub enum GgufError {
         /// The first tensor not written.
         tensor: String,
     },
+
+    /// The caller's progress callback asked to stop reading the file.
+    #[error("reading the file was cancelled by the progress callback")]
+    Cancelled,
 }
 
 fn unsupported_version_message(version: u32) -> String {

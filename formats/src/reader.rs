@@ -81,6 +81,27 @@ impl GgufFile {
         GgufFile::from_storage(storage)
     }
 
+    /// As [`read`](Self::read), reading on the calling thread in pieces of at most
+    /// `piece` bytes and calling `progress(done, total)` (in bytes) after each; when it
+    /// returns `false`, reading stops with [`GgufError::Cancelled`] and the memory is
+    /// released.
+    pub fn read_with_progress(
+        path: impl AsRef<Path>,
+        piece: usize,
+        progress: impl FnMut(usize, usize) -> bool,
+    ) -> Result<GgufFile, GgufError> {
+        let path = path.as_ref();
+        let io_error = |source| GgufError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        };
+        let file = File::open(path).map_err(io_error)?;
+        match Storage::read_in_pieces(&file, piece, progress).map_err(io_error)? {
+            Some(storage) => GgufFile::from_storage(storage),
+            None => Err(GgufError::Cancelled),
+        }
+    }
+
     /// Parses and validates a GGUF file held in memory. Unless `bytes` already starts on a
     /// 64-byte boundary it is copied once into aligned memory (see the type's docs).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GgufFile, GgufError> {

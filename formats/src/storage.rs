@@ -50,10 +50,41 @@ impl Storage {
     /// about 35% faster here than from the mapped file). The memory is private to this
     /// process: unlike a mapped file's pages, the kernel cannot drop it under pressure.
     pub(crate) fn read(file: &File) -> std::io::Result<Storage> {
+        let read = Storage::read_with(file, |buf| read_into(file, buf).map(|()| true))?;
+        read.ok_or_else(|| std::io::Error::other("reading stopped"))
+    }
+
+    /// As [`read`](Self::read), one piece of at most `piece` bytes at a time on this
+    /// thread, calling `progress(done, total)` after each; `None` when it returns false.
+    pub(crate) fn read_in_pieces(
+        file: &File,
+        piece: usize,
+        mut progress: impl FnMut(usize, usize) -> bool,
+    ) -> std::io::Result<Option<Storage>> {
+        use std::io::Read;
+        Storage::read_with(file, |buf| {
+            let (total, mut done, mut reader) = (buf.len(), 0, file);
+            for chunk in buf.chunks_mut(piece.max(1)) {
+                reader.read_exact(chunk)?;
+                done += chunk.len();
+                if !progress(done, total) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+
+    /// Maps anonymous memory for all of `file` (see [`read`](Self::read)) and has `fill`
+    /// read the file into it; `None` when `fill` says to stop.
+    fn read_with(
+        file: &File,
+        fill: impl FnOnce(&mut [u8]) -> std::io::Result<bool>,
+    ) -> std::io::Result<Option<Storage>> {
         let len = usize::try_from(file.metadata()?.len())
             .map_err(|_| std::io::Error::other("the file is larger than the address space"))?;
         if len == 0 {
-            return Ok(Storage::Vec(Vec::new()));
+            return Ok(Some(Storage::Vec(Vec::new())));
         }
         let total = len
             .checked_add(HUGE_PAGE)
@@ -63,12 +94,14 @@ impl Storage {
         #[cfg(target_os = "linux")]
         // A hint only: without transparent huge pages the memory works the same.
         let _ = map.advise(memmap2::Advice::HugePage);
-        read_into(file, &mut map[start..start + len])?;
-        Ok(Storage::Resident {
+        if !fill(&mut map[start..start + len])? {
+            return Ok(None);
+        }
+        Ok(Some(Storage::Resident {
             map: map.make_read_only()?,
             start,
             len,
-        })
+        }))
     }
 
     /// Takes `bytes`, copying them into aligned memory unless they already are aligned.

@@ -267,6 +267,24 @@ fn read_files_equal_mapped_ones() {
         let path = model_dir().join(name);
         let read = GgufFile::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(read.as_bytes() == mapped.as_bytes(), "{name}: bytes differ");
+        let mut seen = Vec::new();
+        let piecewise = GgufFile::read_with_progress(&path, 16 << 20, |done, total| {
+            seen.push((done, total));
+            true
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            piecewise.as_bytes() == mapped.as_bytes(),
+            "{name}: bytes differ"
+        );
+        let size = mapped.as_bytes().len();
+        assert_eq!(seen.last(), Some(&(size, size)), "{name}");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{name}: {seen:?}");
+        let stopped = GgufFile::read_with_progress(&path, 16 << 20, |_, _| false);
+        assert!(
+            matches!(stopped, Err(edge_formats::GgufError::Cancelled)),
+            "{name}: {stopped:?}"
+        );
         assert_eq!(read.tensors().len(), mapped.tensors().len(), "{name}");
         for t in read.tensors() {
             assert_eq!(
