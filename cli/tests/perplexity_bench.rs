@@ -6,34 +6,38 @@ mod common;
 use common::{clean_error, edge_run, llama_cpp_reference, ok, reference_dir};
 use serde_json::Value as Json;
 
-#[test]
-fn smollm2_perplexity_is_within_1_percent_of_llama_cpp() {
-    let Some(model) = edge_tests::model("smollm2") else {
-        return;
-    };
-    let Some(reference) = llama_cpp_reference("smollm2") else {
-        return;
-    };
-    let Some(dir) = reference_dir() else { return };
-    let file = dir.join("inputs/perplexity-apache-2.0.txt");
-    let out = ok(&edge_run([
-        "perplexity".as_ref(),
-        model.as_os_str(),
-        "-f".as_ref(),
-        file.as_os_str(),
-        "-c".as_ref(),
-        "512".as_ref(),
-        "--chunks".as_ref(),
-        "1".as_ref(),
-        "-t".as_ref(),
-        "2".as_ref(),
-    ]));
+/// `edge-run perplexity SmolLM2 -f <reference text> -c 512 --chunks 1 EXTRA...`: the
+/// printed perplexity and llama.cpp's, or `None` (skip) without the model or references.
+fn smollm2_perplexity(extra: &[&str]) -> Option<(String, f64)> {
+    let model = edge_tests::model("smollm2")?;
+    let reference = llama_cpp_reference("smollm2")?;
+    let file = reference_dir()?.join("inputs/perplexity-apache-2.0.txt");
+    let mut args = vec![
+        "perplexity",
+        model.to_str()?,
+        "-f",
+        file.to_str()?,
+        "-c",
+        "512",
+        "--chunks",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(&edge_run(args));
     let line = out
         .lines()
         .find_map(|l| l.strip_prefix("perplexity: "))
         .unwrap_or_else(|| panic!("no perplexity line: {out}"));
-    let got: f64 = line.trim().parse().unwrap();
     let want = reference["perplexity"][0]["perplexity"].as_f64().unwrap();
+    Some((line.trim().to_string(), want))
+}
+
+#[test]
+fn smollm2_perplexity_is_within_1_percent_of_llama_cpp() {
+    let Some((line, want)) = smollm2_perplexity(&["-t", "2"]) else {
+        return;
+    };
+    let got: f64 = line.parse().unwrap();
     assert!(
         (got - want).abs() / want < 0.01,
         "perplexity {got}, llama.cpp {want}"
@@ -147,41 +151,20 @@ fn bench_table() {
 /// which load mode it ran with, in llama-bench's field.
 #[test]
 fn no_mmap_reads_the_model_and_scores_the_same() {
-    let Some(model) = edge_tests::model("smollm2") else {
+    let (Some((mapped, _)), Some((read, want))) =
+        (smollm2_perplexity(&[]), smollm2_perplexity(&["--no-mmap"]))
+    else {
         return;
     };
-    let Some(reference) = llama_cpp_reference("smollm2") else {
-        return;
-    };
-    let Some(dir) = reference_dir() else { return };
-    let file = dir.join("inputs/perplexity-apache-2.0.txt");
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "perplexity",
-            model.to_str().unwrap(),
-            "-f",
-            file.to_str().unwrap(),
-            "-c",
-            "512",
-            "--chunks",
-            "1",
-        ];
-        args.extend_from_slice(extra);
-        let out = ok(&edge_run(args));
-        out.lines()
-            .find_map(|l| l.strip_prefix("perplexity: "))
-            .unwrap_or_else(|| panic!("no perplexity line: {out}"))
-            .trim()
-            .to_string()
-    };
-    let (mapped, read) = (run(&[]), run(&["--no-mmap"]));
     assert_eq!(mapped, read, "the load mode changed the result");
     let got: f64 = read.parse().unwrap();
-    let want = reference["perplexity"][0]["perplexity"].as_f64().unwrap();
     assert!(
         (got - want).abs() / want < 0.01,
         "perplexity {got}, llama.cpp {want}"
     );
+    let Some(model) = edge_tests::model("smollm2") else {
+        return;
+    };
     let m = model.to_str().unwrap();
     for (flags, mode) in [(&[][..], "mmap"), (&["--no-mmap"][..], "none")] {
         let mut args = vec!["bench", m, "-p", "8", "-n", "0", "-r", "1", "--json"];
