@@ -25,14 +25,9 @@ mkdir -p "$out_dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cc -O2 -Wall tests/refgen/llamacpp_reference.c -o "$tmp/llamacpp_reference" \
-  -I"$llama/include" -I"$llama/ggml/include" -L"$llama/build/bin" \
-  -Wl,-rpath,"$llama/build/bin" -lllama -lggml -lggml-base -lm
-
-declare -A source=(
-  [smollm2]=SmolLM2-135M-Instruct.Q4_1.gguf
-  [gemma3]=gemma-3-270m-q4_k_m.gguf
-)
+# shellcheck source=tests/refgen/llamacpp_common.sh
+. tests/refgen/llamacpp_common.sh
+build_reference "$llama" "$tmp/llamacpp_reference"
 # MODEL:K:V
 settings=(smollm2:q8_0:q8_0 smollm2:q8_0:f16 gemma3:q8_0:q8_0)
 
