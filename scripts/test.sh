@@ -11,6 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export EDGE_CI=1
+# Incremental caches only help rebuilds, and about double the size of target/.
+export CARGO_INCREMENTAL=0
+
+# Disk on CI machines is sometimes short; say how much there is, so that a failure to
+# write shows its cause at once.
+df -h . "${TMPDIR:-/tmp}" >&2 || true
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
