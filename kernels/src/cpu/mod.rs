@@ -8,6 +8,7 @@ mod aarch64;
 mod activation;
 mod dispatch;
 mod matvec;
+mod per_type;
 mod pool;
 mod product;
 mod rows;

@@ -24,8 +24,6 @@ mod unpack;
 pub(crate) use prepare::{prepare_row, ActBuf, Acts, RowMut};
 pub(crate) use unpack::{unpacker, PanelBuf, Unpack};
 
-use edge_formats::GgmlType;
-
 /// Weight rows per tile (and per unpacked panel).
 pub(crate) const R: usize = 4;
 /// Activation rows per tile.
@@ -81,47 +79,9 @@ pub(crate) enum TileKernel {
     Strip { f: StripFn, align: usize },
 }
 
-/// A tier's tile kernels, one per weight type that has one.
-#[derive(Clone, Copy)]
-pub(crate) struct Tiles {
-    pub q4_0: Option<TileKernel>,
-    pub q4_1: Option<TileKernel>,
-    pub q5_0: Option<TileKernel>,
-    pub q5_1: Option<TileKernel>,
-    pub q8_0: Option<TileKernel>,
-    pub q4_k: Option<TileKernel>,
-    pub q5_k: Option<TileKernel>,
-    pub q6_k: Option<TileKernel>,
-}
-
-impl Tiles {
-    /// No tile kernels: every product goes row by row.
-    pub const NONE: Tiles = Tiles {
-        q4_0: None,
-        q4_1: None,
-        q5_0: None,
-        q5_1: None,
-        q8_0: None,
-        q4_k: None,
-        q5_k: None,
-        q6_k: None,
-    };
-
-    /// The kernel for weights of type `ty`, if this tier has one.
-    pub fn get(&self, ty: GgmlType) -> Option<TileKernel> {
-        match ty {
-            GgmlType::Q4_0 => self.q4_0,
-            GgmlType::Q4_1 => self.q4_1,
-            GgmlType::Q5_0 => self.q5_0,
-            GgmlType::Q5_1 => self.q5_1,
-            GgmlType::Q8_0 => self.q8_0,
-            GgmlType::Q4_K => self.q4_k,
-            GgmlType::Q5_K => self.q5_k,
-            GgmlType::Q6_K => self.q6_k,
-            _ => None,
-        }
-    }
-}
+/// A tier's tile kernels, one per weight type that has one (`NONE`: every product goes
+/// row by row).
+pub(crate) type Tiles = super::per_type::PerType<TileKernel>;
 
 /// Unpacked bytes per weight row that a strip of panels should stay within, so that the
 /// strip stays in the L1/L2 cache while every activation row passes over it.
